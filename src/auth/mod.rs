@@ -1,0 +1,9 @@
+//! Authentication: passwords, access and refresh tokens, and the extractors handlers use.
+
+pub mod db;
+mod extract;
+pub mod http;
+pub mod passwords;
+pub mod tokens;
+
+pub use extract::{AuthUser, MaybeUser};

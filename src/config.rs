@@ -1,0 +1,133 @@
+//! Typed configuration from environment variables; every default lives here.
+
+use std::time::Duration;
+
+/// The server's configuration. `Config::from_env` reads it; tests build it directly.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `GLOSS_DATABASE_URL`: a SQLite path (default `gloss.db`) or a `postgres://` URL.
+    pub database_url: String,
+    /// `GLOSS_BIND`: the address to listen on.
+    pub bind: String,
+    /// `GLOSS_JWT_SECRET`: the HS256 signing secret; when unset, one is generated and kept in the database.
+    pub jwt_secret: Option<String>,
+    /// `GLOSS_JWT_PREVIOUS_SECRETS`: comma-separated older secrets still accepted for verification while keys rotate.
+    pub jwt_previous_secrets: Vec<String>,
+    /// `GLOSS_JWT_ISSUER`: the `iss` claim.
+    pub jwt_issuer: String,
+    /// `GLOSS_JWT_AUDIENCE`: the `aud` claim.
+    pub jwt_audience: String,
+    /// `GLOSS_ACCESS_TOKEN_TTL`: access token lifetime in seconds.
+    pub access_token_ttl: Duration,
+    /// `GLOSS_REFRESH_TOKEN_TTL`: refresh token lifetime in seconds.
+    pub refresh_token_ttl: Duration,
+    /// `GLOSS_DB_POOL_SIZE`: connections in the pool.
+    pub db_pool_size: u32,
+    /// `GLOSS_DB_POOL_TIMEOUT`: seconds to wait for a pooled connection before answering 503.
+    pub db_pool_timeout: Duration,
+    /// `GLOSS_BODY_LIMIT`: the largest request body in bytes.
+    pub body_limit: usize,
+    /// `GLOSS_CORS_ORIGINS`: comma-separated origins allowed to call the API from a browser.
+    pub cors_origins: Vec<String>,
+    /// `GLOSS_WORKERS`: HTTP worker threads (default: one per core).
+    pub workers: Option<usize>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database_url: "gloss.db".into(),
+            bind: "127.0.0.1:8080".into(),
+            jwt_secret: None,
+            jwt_previous_secrets: Vec::new(),
+            jwt_issuer: "gloss".into(),
+            jwt_audience: "gloss-api".into(),
+            access_token_ttl: Duration::from_secs(15 * 60),
+            refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+            db_pool_size: 10,
+            db_pool_timeout: Duration::from_secs(5),
+            body_limit: 256 * 1024,
+            cors_origins: Vec::new(),
+            workers: None,
+        }
+    }
+}
+
+/// The smallest secret we accept: 32 bytes, the HS256 key size.
+pub const MIN_JWT_SECRET_LEN: usize = 32;
+
+impl Config {
+    /// Reads `GLOSS_*` variables; an unparsable value is an error that names the variable.
+    pub fn from_env() -> Result<Config, String> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, String> {
+        let d = Config::default();
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let list = |name: &str| -> Vec<String> {
+            get(name)
+                .map(|v| {
+                    v.split(',')
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        fn num<T: std::str::FromStr>(name: &str, value: Option<String>, default: T) -> Result<T, String> {
+            match value {
+                None => Ok(default),
+                Some(v) => v
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("{name} must be a whole number, got {v:?}")),
+            }
+        }
+        let secs = |name: &str, default: Duration| -> Result<Duration, String> {
+            num(name, get(name), default.as_secs()).map(Duration::from_secs)
+        };
+        let config = Config {
+            database_url: get("GLOSS_DATABASE_URL").unwrap_or(d.database_url),
+            bind: get("GLOSS_BIND").unwrap_or(d.bind),
+            jwt_secret: get("GLOSS_JWT_SECRET"),
+            jwt_previous_secrets: list("GLOSS_JWT_PREVIOUS_SECRETS"),
+            jwt_issuer: get("GLOSS_JWT_ISSUER").unwrap_or(d.jwt_issuer),
+            jwt_audience: get("GLOSS_JWT_AUDIENCE").unwrap_or(d.jwt_audience),
+            access_token_ttl: secs("GLOSS_ACCESS_TOKEN_TTL", d.access_token_ttl)?,
+            refresh_token_ttl: secs("GLOSS_REFRESH_TOKEN_TTL", d.refresh_token_ttl)?,
+            db_pool_size: num("GLOSS_DB_POOL_SIZE", get("GLOSS_DB_POOL_SIZE"), d.db_pool_size)?,
+            db_pool_timeout: secs("GLOSS_DB_POOL_TIMEOUT", d.db_pool_timeout)?,
+            body_limit: num("GLOSS_BODY_LIMIT", get("GLOSS_BODY_LIMIT"), d.body_limit)?,
+            cors_origins: list("GLOSS_CORS_ORIGINS"),
+            workers: match get("GLOSS_WORKERS") {
+                None => None,
+                v => Some(num("GLOSS_WORKERS", v, 0)?),
+            },
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Rejects values that cannot work, with a message naming the variable.
+    pub fn validate(&self) -> Result<(), String> {
+        for secret in self.jwt_secret.iter().chain(&self.jwt_previous_secrets) {
+            if secret.len() < MIN_JWT_SECRET_LEN {
+                return Err(format!(
+                    "GLOSS_JWT_SECRET and GLOSS_JWT_PREVIOUS_SECRETS must be at least {MIN_JWT_SECRET_LEN} bytes"
+                ));
+            }
+        }
+        if self.db_pool_size == 0 {
+            return Err("GLOSS_DB_POOL_SIZE must be at least 1".into());
+        }
+        if self.access_token_ttl.as_secs() == 0 || self.refresh_token_ttl.as_secs() == 0 {
+            return Err("GLOSS_ACCESS_TOKEN_TTL and GLOSS_REFRESH_TOKEN_TTL must be positive".into());
+        }
+        if self.body_limit < 1024 {
+            return Err("GLOSS_BODY_LIMIT must be at least 1024 bytes".into());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,104 @@
+//! One connection type over both backends, and the r2d2 manager that picks the backend from the URL.
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::ManageConnection;
+
+/// A connection to either backend; queries are written once against it.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    /// PostgreSQL, the production backend.
+    Pg(PgConnection),
+    /// SQLite, the embedded default.
+    Sqlite(SqliteConnection),
+}
+
+/// Which backend a database URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// `postgres://` or `postgresql://`
+    Postgres,
+    /// anything else: a file path, optionally prefixed with `sqlite://` or `sqlite:`
+    Sqlite,
+}
+
+impl Backend {
+    /// The backend that a database URL selects.
+    pub fn of_url(url: &str) -> Backend {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+}
+
+/// The SQLite path of a URL: `sqlite://x.db`, `sqlite:x.db` and `x.db` all name `x.db`.
+fn sqlite_path(url: &str) -> &str {
+    url.strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url)
+}
+
+/// The URL with any password replaced, fit for logs and error messages.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Pragmas every SQLite connection gets: concurrent readers with one writer (WAL), waits instead of
+/// failing at once when the writer is busy, and enforced foreign keys.
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000;
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
+PRAGMA foreign_keys = ON;";
+
+/// Opens a connection of the backend the URL names, keeping the real cause of a failure
+/// (the derived `establish` of MultiConnection throws it away).
+pub fn establish(url: &str) -> ConnectionResult<DbConn> {
+    match Backend::of_url(url) {
+        Backend::Postgres => PgConnection::establish(url).map(DbConn::Pg),
+        Backend::Sqlite => {
+            let mut conn = SqliteConnection::establish(sqlite_path(url))?;
+            conn.batch_execute(SQLITE_PRAGMAS)
+                .map_err(ConnectionError::CouldntSetupConfiguration)?;
+            Ok(DbConn::Sqlite(conn))
+        }
+    }
+}
+
+/// r2d2 manager for [`DbConn`].
+#[derive(Debug, Clone)]
+pub struct ConnectionManager {
+    url: String,
+}
+
+impl ConnectionManager {
+    /// A manager for the database at `url`.
+    pub fn new(url: impl Into<String>) -> Self {
+        ConnectionManager { url: url.into() }
+    }
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = DbConn;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, Self::Error> {
+        establish(&self.url).map_err(diesel::r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConn) -> bool {
+        false
+    }
+}

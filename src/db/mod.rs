@@ -1,0 +1,73 @@
+//! The database layer: one connection type over SQLite and PostgreSQL, its pool, migrations, and
+//! the helper that runs diesel work on the blocking pool.
+
+mod conn;
+mod migrate;
+pub mod schema;
+pub mod settings;
+
+use std::time::Duration;
+
+use actix_web::web;
+use chrono::{NaiveDateTime, SubsecRound, Utc};
+use diesel::r2d2::Pool;
+
+pub use conn::{establish, redact_url, Backend, ConnectionManager, DbConn, MultiBackend};
+pub use migrate::run_pending as run_migrations;
+
+use crate::error::ApiError;
+
+/// The connection pool, shared by all workers.
+pub type DbPool = Pool<ConnectionManager>;
+
+/// Builds a pool for `url` and checks that one connection can be made, so that a wrong URL stops
+/// start-up with its cause instead of failing on the first request.
+pub fn build_pool(url: &str, size: u32, timeout: Duration) -> Result<DbPool, String> {
+    // Fail fast with the real cause: r2d2 would only report a timeout.
+    establish(url).map_err(|e| format!("cannot connect to {}: {e}", redact_url(url)))?;
+    Pool::builder()
+        .max_size(size)
+        .connection_timeout(timeout)
+        .build(ConnectionManager::new(url))
+        .map_err(|e| format!("cannot open a pool for {}: {e}", redact_url(url)))
+}
+
+/// The current time as stored: naive UTC truncated to microseconds, so that SQLite (which would
+/// keep nanoseconds) and PostgreSQL (which keeps microseconds) give back the same value.
+pub fn now() -> NaiveDateTime {
+    Utc::now().naive_utc().trunc_subsecs(6)
+}
+
+/// Handle to the database used by handlers.
+#[derive(Clone)]
+pub struct Db {
+    pool: DbPool,
+}
+
+impl Db {
+    /// Wraps a pool.
+    pub fn new(pool: DbPool) -> Self {
+        Db { pool }
+    }
+
+    /// The pool itself, for start-up and command-line work outside a request.
+    pub fn pool(&self) -> &DbPool {
+        &self.pool
+    }
+
+    /// Runs `f` with a pooled connection on the blocking thread pool; the connection is taken
+    /// inside the blocking closure, never on an async worker.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool.get().map_err(|e| ApiError::unavailable(e.to_string()))?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))?
+    }
+}

@@ -1,0 +1,370 @@
+//! Errors as RFC 9457 problem details (`application/problem+json`), one stable `type` per kind.
+
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
+use actix_web::dev::ServiceResponse;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::middleware::ErrorHandlerResponse;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// The prefix of every problem `type`; the rest is the kind's code.
+pub const PROBLEM_TYPE_PREFIX: &str = "urn:gloss:problem:";
+
+macro_rules! error_kinds {
+    ($($variant:ident => ($code:literal, $status:ident, $title:literal)),* $(,)?) => {
+        /// Every kind of error the API answers with. Clients switch on `type` (or `code`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ErrorKind { $($variant),* }
+
+        impl ErrorKind {
+            /// Every kind, for documentation.
+            pub const ALL: &'static [ErrorKind] = &[$(ErrorKind::$variant),*];
+
+            /// The stable snake_case code.
+            pub fn code(self) -> &'static str {
+                match self { $(ErrorKind::$variant => $code),* }
+            }
+
+            /// The HTTP status.
+            pub fn status(self) -> StatusCode {
+                match self { $(ErrorKind::$variant => StatusCode::$status),* }
+            }
+
+            /// A short, human-readable summary that does not change from occurrence to occurrence.
+            pub fn title(self) -> &'static str {
+                match self { $(ErrorKind::$variant => $title),* }
+            }
+        }
+    };
+}
+
+error_kinds! {
+    MalformedRequest => ("malformed_request", BAD_REQUEST, "Malformed request"),
+    ValidationFailed => ("validation_failed", UNPROCESSABLE_ENTITY, "Validation failed"),
+    UnsupportedMediaType => ("unsupported_media_type", UNSUPPORTED_MEDIA_TYPE, "Unsupported media type"),
+    PayloadTooLarge => ("payload_too_large", PAYLOAD_TOO_LARGE, "Payload too large"),
+    Unauthorized => ("unauthorized", UNAUTHORIZED, "Authentication required"),
+    InvalidToken => ("invalid_token", UNAUTHORIZED, "Invalid access token"),
+    TokenExpired => ("token_expired", UNAUTHORIZED, "Access token expired"),
+    InvalidCredentials => ("invalid_credentials", UNAUTHORIZED, "Invalid login or password"),
+    InvalidRefreshToken => ("invalid_refresh_token", UNAUTHORIZED, "Invalid refresh token"),
+    RefreshTokenReused => ("refresh_token_reused", UNAUTHORIZED, "Refresh token reused"),
+    AccountDisabled => ("account_disabled", FORBIDDEN, "Account disabled"),
+    Forbidden => ("forbidden", FORBIDDEN, "Forbidden"),
+    NotFound => ("not_found", NOT_FOUND, "Not found"),
+    MethodNotAllowed => ("method_not_allowed", METHOD_NOT_ALLOWED, "Method not allowed"),
+    Conflict => ("conflict", CONFLICT, "Conflict"),
+    ServiceUnavailable => ("service_unavailable", SERVICE_UNAVAILABLE, "Service unavailable"),
+    Internal => ("internal_error", INTERNAL_SERVER_ERROR, "Internal server error"),
+}
+
+impl ErrorKind {
+    /// The problem `type` URI, e.g. `urn:gloss:problem:validation_failed`.
+    pub fn type_uri(self) -> String {
+        format!("{PROBLEM_TYPE_PREFIX}{}", self.code())
+    }
+
+    /// The kind that a bare HTTP status (from the framework, not from our code) stands for.
+    fn from_status(status: StatusCode) -> ErrorKind {
+        match status.as_u16() {
+            401 => ErrorKind::Unauthorized,
+            403 => ErrorKind::Forbidden,
+            404 => ErrorKind::NotFound,
+            405 => ErrorKind::MethodNotAllowed,
+            409 => ErrorKind::Conflict,
+            413 => ErrorKind::PayloadTooLarge,
+            415 => ErrorKind::UnsupportedMediaType,
+            422 => ErrorKind::ValidationFailed,
+            503 => ErrorKind::ServiceUnavailable,
+            s if s >= 500 => ErrorKind::Internal,
+            _ => ErrorKind::MalformedRequest,
+        }
+    }
+}
+
+/// What is wrong with one field of the request.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field, as a path into the request (`username`, `citations[0].post_id`, or a query
+    /// parameter's name).
+    #[schema(example = "username")]
+    pub field: String,
+    /// What is wrong with it.
+    #[schema(example = "must be 3 to 32 characters of letters, digits, '_', '.' or '-'")]
+    pub message: String,
+}
+
+/// An RFC 9457 problem details object: the body of every error response.
+///
+/// `type` is stable per kind of error and is what clients should switch on; the kinds are
+/// `urn:gloss:problem:` followed by one of: `malformed_request` (400), `validation_failed` (422),
+/// `unsupported_media_type` (415), `payload_too_large` (413), `unauthorized` (401),
+/// `invalid_token` (401), `token_expired` (401), `invalid_credentials` (401),
+/// `invalid_refresh_token` (401), `refresh_token_reused` (401), `account_disabled` (403),
+/// `forbidden` (403), `not_found` (404), `method_not_allowed` (405), `conflict` (409),
+/// `service_unavailable` (503, with `Retry-After`), `internal_error` (500).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "urn:gloss:problem:validation_failed",
+    "title": "Validation failed",
+    "status": 422,
+    "detail": "the request has 1 invalid field",
+    "code": "validation_failed",
+    "errors": [{"field": "username", "message": "must be 3 to 32 characters of letters, digits, '_', '.' or '-'"}]
+}))]
+pub struct Problem {
+    /// A URI naming the kind of problem; stable, meant for machines.
+    #[serde(rename = "type")]
+    #[schema(example = "urn:gloss:problem:validation_failed")]
+    pub type_uri: String,
+    /// A short summary of the kind of problem.
+    #[schema(example = "Validation failed")]
+    pub title: String,
+    /// The HTTP status code.
+    #[schema(example = 422)]
+    pub status: u16,
+    /// What went wrong this time, for humans.
+    #[schema(example = "the request has 1 invalid field")]
+    pub detail: String,
+    /// The kind's code alone (the last part of `type`).
+    #[schema(example = "validation_failed")]
+    pub code: String,
+    /// The invalid fields; empty unless the problem is about specific fields.
+    pub errors: Vec<FieldError>,
+}
+
+/// An error a handler returns; rendered as a [`Problem`].
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    /// The kind.
+    pub kind: ErrorKind,
+    /// Human-readable detail sent to the client.
+    pub detail: String,
+    /// Field errors (validation).
+    pub errors: Vec<FieldError>,
+    /// What is logged but never sent (internal causes).
+    cause: Option<String>,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.kind.code(), self.detail)
+    }
+}
+
+impl ApiError {
+    /// An error of `kind` with `detail`.
+    pub fn new(kind: ErrorKind, detail: impl Into<String>) -> Self {
+        ApiError {
+            kind,
+            detail: detail.into(),
+            errors: Vec::new(),
+            cause: None,
+        }
+    }
+
+    /// 422 for a list of invalid fields.
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let detail = match errors.len() {
+            1 => format!("{}: {}", errors[0].field, errors[0].message),
+            n => format!("the request has {n} invalid fields"),
+        };
+        ApiError {
+            errors,
+            ..ApiError::new(ErrorKind::ValidationFailed, detail)
+        }
+    }
+
+    /// 422 for one invalid field.
+    pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::validation(vec![FieldError {
+            field: field.into(),
+            message: message.into(),
+        }])
+    }
+
+    /// 409 for a value that must be unique, naming the field.
+    pub fn conflict_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let field = field.into();
+        let message = message.into();
+        ApiError {
+            errors: vec![FieldError {
+                field: field.clone(),
+                message: message.clone(),
+            }],
+            ..ApiError::new(ErrorKind::Conflict, format!("{field}: {message}"))
+        }
+    }
+
+    /// 404 for a thing that does not exist (or that the caller may not know exists).
+    pub fn not_found(what: impl Into<String>) -> Self {
+        ApiError::new(ErrorKind::NotFound, what)
+    }
+
+    /// 403.
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        ApiError::new(ErrorKind::Forbidden, detail)
+    }
+
+    /// 503 (database busy, pool exhausted); the cause is logged, not sent.
+    pub fn unavailable(cause: impl Into<String>) -> Self {
+        ApiError {
+            cause: Some(cause.into()),
+            ..ApiError::new(
+                ErrorKind::ServiceUnavailable,
+                "the server is busy; retry after the time given in Retry-After",
+            )
+        }
+    }
+
+    /// 500; the cause is logged with the request id, never sent.
+    pub fn internal(cause: impl Into<String>) -> Self {
+        ApiError {
+            cause: Some(cause.into()),
+            ..ApiError::new(ErrorKind::Internal, "an unexpected error occurred")
+        }
+    }
+
+    /// The problem document.
+    pub fn problem(&self) -> Problem {
+        Problem {
+            type_uri: self.kind.type_uri(),
+            title: self.kind.title().to_string(),
+            status: self.kind.status().as_u16(),
+            detail: self.detail.clone(),
+            code: self.kind.code().to_string(),
+            errors: self.errors.clone(),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.kind.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match (&self.kind, &self.cause) {
+            (ErrorKind::Internal, Some(cause)) => tracing::error!(cause = %cause, "internal error"),
+            (ErrorKind::ServiceUnavailable, Some(cause)) => {
+                tracing::warn!(cause = %cause, "service unavailable")
+            }
+            _ => {}
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        response.content_type(PROBLEM_JSON);
+        if self.kind == ErrorKind::ServiceUnavailable {
+            response.insert_header((header::RETRY_AFTER, "1"));
+        }
+        if self.kind.status() == StatusCode::UNAUTHORIZED {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        response.json(self.problem())
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match e {
+            Error::NotFound => ApiError::not_found("the requested resource does not exist"),
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => ApiError::new(
+                ErrorKind::Conflict,
+                format!("a unique value is already taken ({})", info.message()),
+            ),
+            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, info) => {
+                ApiError::unavailable(info.message().to_string())
+            }
+            // SQLite answers "database is locked" when busy_timeout ran out.
+            Error::DatabaseError(_, ref info)
+                if info.message().contains("database is locked")
+                    || info.message().contains("database is busy") =>
+            {
+                ApiError::unavailable(info.message().to_string())
+            }
+            other => ApiError::internal(format!("database error: {other}")),
+        }
+    }
+}
+
+/// Renders every error response that did not come from [`ApiError`] (unknown routes, wrong
+/// methods, framework errors) as problem+json, so a client never sees another error format.
+pub fn render_framework_error<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(PROBLEM_JSON));
+    if is_problem {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let kind = ErrorKind::from_status(status);
+    let detail = match kind {
+        ErrorKind::NotFound => format!("no resource at {}", res.request().path()),
+        ErrorKind::MethodNotAllowed => format!(
+            "{} is not allowed on {}",
+            res.request().method(),
+            res.request().path()
+        ),
+        _ => status
+            .canonical_reason()
+            .unwrap_or("request failed")
+            .to_string(),
+    };
+    let problem = Problem {
+        status: status.as_u16(),
+        detail,
+        ..ApiError::new(kind, "").problem()
+    };
+    let body = serde_json::to_string(&problem).unwrap_or_default();
+    let (req, mut res) = res.into_parts();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(PROBLEM_JSON),
+    );
+    let res = res.set_body(BoxBody::new(body));
+    let res: ServiceResponse<EitherBody<B, BoxBody>> =
+        ServiceResponse::new(req, res).map_into_right_body();
+    Ok(ErrorHandlerResponse::Response(res))
+}
+
+/// Collects field errors while validating a request, then fails with all of them at once.
+#[derive(Debug, Default)]
+pub struct Validator {
+    errors: Vec<FieldError>,
+}
+
+impl Validator {
+    /// An empty validator.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records `message` for `field` unless `ok`.
+    pub fn check(&mut self, ok: bool, field: &str, message: impl Into<String>) -> &mut Self {
+        if !ok {
+            self.errors.push(FieldError {
+                field: field.to_string(),
+                message: message.into(),
+            });
+        }
+        self
+    }
+
+    /// Ok when nothing was recorded, else a 422 naming every field.
+    pub fn finish(&mut self) -> Result<(), ApiError> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::validation(std::mem::take(&mut self.errors)))
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! Request extractors that answer bad input with problem+json naming the field:
+//! [`Json`] for bodies and [`Query`] for query strings.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, ErrorKind, FieldError};
+
+/// A JSON request body, deserialized with errors that name the field at fault.
+#[derive(Debug)]
+pub struct Json<T>(pub T);
+
+/// Turns a serde message and path into the field it is about: `missing field `x`` and
+/// `unknown field `x`` name the field in the message, everything else in the path.
+fn field_error(path: &str, message: &str) -> FieldError {
+    let prefix = if path == "." { "" } else { path };
+    for lead in ["missing field `", "unknown field `"] {
+        if let Some(rest) = message.strip_prefix(lead) {
+            if let Some(name) = rest.split('`').next() {
+                let field = if prefix.is_empty() {
+                    name.to_string()
+                } else if prefix.ends_with(name) {
+                    prefix.to_string()
+                } else {
+                    format!("{prefix}.{name}")
+                };
+                let message = if lead.starts_with("missing") {
+                    "is required".to_string()
+                } else {
+                    "is not a field of this request (it cannot be set by a client)".to_string()
+                };
+                return FieldError { field, message };
+            }
+        }
+    }
+    // serde_json appends " at line L column C": keep the message about the value only.
+    let message = message.split(" at line ").next().unwrap_or(message).to_string();
+    FieldError {
+        field: if prefix.is_empty() { "body".into() } else { prefix.to_string() },
+        message,
+    }
+}
+
+fn is_json_content_type(req: &HttpRequest) -> bool {
+    let Some(value) = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Parses a JSON body; public so that handlers that must look at the raw body first can share it.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => ApiError::new(
+                ErrorKind::MalformedRequest,
+                format!("the body is not valid JSON: {inner}"),
+            ),
+            _ => ApiError::validation(vec![field_error(&path, &inner.to_string())]),
+        }
+    })?;
+    de.end().map_err(|e| {
+        ApiError::new(ErrorKind::MalformedRequest, format!("the body is not valid JSON: {e}"))
+    })?;
+    Ok(value)
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = is_json_content_type(req);
+        let bytes = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !json {
+                return Err(ApiError::new(
+                    ErrorKind::UnsupportedMediaType,
+                    "the body must be JSON, sent with 'Content-Type: application/json'",
+                ));
+            }
+            let bytes = bytes.await.map_err(|e| {
+                let status = e.as_response_error().status_code();
+                if status.as_u16() == 413 {
+                    ApiError::new(ErrorKind::PayloadTooLarge, "the body is larger than this server accepts")
+                } else {
+                    ApiError::new(ErrorKind::MalformedRequest, format!("the body could not be read: {e}"))
+                }
+            })?;
+            if bytes.is_empty() {
+                return Err(ApiError::new(ErrorKind::MalformedRequest, "the body is empty; a JSON object is expected"));
+            }
+            parse_json(&bytes).map(Json)
+        })
+    }
+}
+
+/// Query-string parameters, with errors that name the parameter.
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest for Query<T> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let parsed = form_urlencoded::parse(req.query_string().as_bytes());
+        let de = serde_urlencoded::Deserializer::new(parsed);
+        std::future::ready(serde_path_to_error::deserialize(de).map(Query).map_err(|e| {
+            let path = e.path().to_string();
+            let message = e.into_inner().to_string();
+            let mut fe = field_error(&path, &message);
+            if fe.field == "body" {
+                fe.field = "query".into();
+            }
+            ApiError::validation(vec![fe])
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Req {
+        name: String,
+        age: u32,
+    }
+
+    fn err(body: &str) -> ApiError {
+        parse_json::<Req>(body.as_bytes()).unwrap_err()
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let e = err(r#"{"name": 5, "age": 1}"#);
+        assert_eq!(e.kind, ErrorKind::ValidationFailed);
+        assert_eq!(e.errors[0].field, "name");
+        let e = err(r#"{"name": "x"}"#);
+        assert_eq!(e.errors[0].field, "age");
+        let e = err(r#"{"name": "x", "age": 1, "role": "admin"}"#);
+        assert_eq!(e.errors[0].field, "role");
+        let e = err(r#"{"name": "x", "age": -1}"#);
+        assert_eq!(e.errors[0].field, "age");
+    }
+
+    #[test]
+    fn syntax_errors_are_malformed() {
+        assert_eq!(err("{").kind, ErrorKind::MalformedRequest);
+        assert_eq!(err(r#"{"name": "x", "age": 1} trailing"#).kind, ErrorKind::MalformedRequest);
+    }
+}

@@ -1,0 +1,151 @@
+//! Gloss: a JSON REST API for discussion forums whose posts can be analyzed (highlight, cite,
+//! respond). `build_app` is the one application, used by the binary and by the tests alike.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod middleware;
+pub mod openapi;
+pub mod pagination;
+pub mod policy;
+pub mod users;
+
+use std::sync::Arc;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{from_fn, ErrorHandlers};
+use actix_web::{web, App, HttpResponse};
+use utoipa_actix_web::{scope, AppExt};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::tokens::{generate_secret, TokenKeys};
+use crate::config::Config;
+use crate::db::{build_pool, redact_url, run_migrations, settings, Db};
+use crate::error::{ApiError, ErrorKind};
+
+/// Shared, read-only state of a running server.
+#[derive(Clone)]
+pub struct AppState {
+    /// The configuration it started with.
+    pub config: Arc<Config>,
+    /// The database.
+    pub db: Db,
+    /// Keys for access tokens.
+    pub tokens: Arc<TokenKeys>,
+}
+
+/// The settings key under which a generated JWT secret is kept.
+const GENERATED_JWT_SECRET: &str = "jwt_secret";
+
+impl AppState {
+    /// Connects, migrates and loads keys: everything a server needs before it takes requests.
+    /// Any failure is one line naming the database (without its password).
+    pub fn init(config: Config) -> Result<AppState, String> {
+        let url = redact_url(&config.database_url);
+        let pool = build_pool(&config.database_url, config.db_pool_size, config.db_pool_timeout)?;
+        let mut conn = pool
+            .get()
+            .map_err(|e| format!("cannot connect to {url}: {e}"))?;
+        let applied = run_migrations(&mut conn).map_err(|e| format!("cannot migrate {url}: {e}"))?;
+        if applied > 0 {
+            tracing::info!(applied, database = %url, "applied migrations");
+        }
+        let secret = match &config.jwt_secret {
+            Some(secret) => secret.clone(),
+            None => {
+                let secret = settings::get_or_insert_with(&mut conn, GENERATED_JWT_SECRET, generate_secret)
+                    .map_err(|e| format!("cannot read the JWT secret from {url}: {e}"))?;
+                tracing::warn!(
+                    "GLOSS_JWT_SECRET is not set: using a secret generated and kept in the database. \
+                     This is meant for development; set GLOSS_JWT_SECRET in production."
+                );
+                secret
+            }
+        };
+        drop(conn);
+        let previous: Vec<Vec<u8>> = config
+            .jwt_previous_secrets
+            .iter()
+            .map(|s| s.as_bytes().to_vec())
+            .collect();
+        let tokens = TokenKeys::new(
+            secret.as_bytes(),
+            &previous,
+            &config.jwt_issuer,
+            &config.jwt_audience,
+            config.access_token_ttl,
+        );
+        Ok(AppState {
+            config: Arc::new(config),
+            db: Db::new(pool),
+            tokens: Arc::new(tokens),
+        })
+    }
+}
+
+/// Registers every API route; the OpenAPI paths are collected from the same calls.
+fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.configure(auth::http::routes).configure(users::http::routes);
+}
+
+fn routes<T>(app: utoipa_actix_web::UtoipaApp<T>) -> utoipa_actix_web::UtoipaApp<T>
+where
+    T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
+{
+    app.openapi(openapi::base())
+        .configure(health::routes)
+        .service(scope::scope("/api/v1").configure(api))
+}
+
+/// The OpenAPI document of the API, as served at `/api-docs/openapi.json`.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let (_, api) = routes(App::new().into_utoipa_app()).split_for_parts();
+    openapi::finish(api)
+}
+
+/// The whole application: routes, docs, middleware and error rendering.
+pub fn build_app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let body_limit = state.config.body_limit;
+    let cors = middleware::cors(&state.config.cors_origins);
+    let (app, api) = routes(
+        App::new()
+            .app_data(web::Data::new(state))
+            .app_data(web::PayloadConfig::new(body_limit))
+            .app_data(web::PathConfig::default().error_handler(|err, req| {
+                ApiError::new(
+                    ErrorKind::NotFound,
+                    format!("no resource at {} ({err})", req.path()),
+                )
+                .into()
+            }))
+            .into_utoipa_app(),
+    )
+    .split_for_parts();
+    let api = openapi::finish(api);
+    app.service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", api))
+        .route(
+            "/docs",
+            web::get().to(|| async {
+                HttpResponse::PermanentRedirect()
+                    .insert_header(("Location", "/docs/"))
+                    .finish()
+            }),
+        )
+        .wrap(ErrorHandlers::new().default_handler(error::render_framework_error))
+        .wrap(cors)
+        .wrap(from_fn(middleware::request_context))
+}

@@ -1,0 +1,213 @@
+//! The `gloss` command: serves the API (the default), migrates, prints the OpenAPI document and
+//! administers accounts. Thin: it parses and calls the library.
+
+use std::io::{BufRead, IsTerminal};
+use std::process::ExitCode;
+
+use actix_web::HttpServer;
+use clap::{Parser, Subcommand};
+use diesel::Connection;
+use tracing_subscriber::EnvFilter;
+
+use gloss::config::Config;
+use gloss::db::{now, redact_url};
+use gloss::error::Validator;
+use gloss::users::db::{self as user_db, email_key, username_key, NewUser};
+use gloss::users::http::{validate_email, validate_password, validate_username};
+use gloss::users::Role;
+use gloss::{auth::passwords, build_app, openapi, openapi_document, AppState};
+
+#[derive(Parser)]
+#[command(name = "gloss", version, about = "A JSON REST API for forums whose posts can be analyzed")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default when no command is given).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the OpenAPI document (or write it to a file).
+    Openapi {
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
+    },
+    /// Administer accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an admin account; the password comes from GLOSS_ADMIN_PASSWORD or standard input.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// Set a member's role: member, moderator or admin.
+    SetRole { username: String, role: String },
+    /// Ban a member: they can no longer sign in, and their logins are revoked.
+    Disable { username: String },
+    /// Lift a ban.
+    Enable { username: String },
+}
+
+fn main() -> ExitCode {
+    let _ = dotenvy::dotenv();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("GLOSS_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Openapi { output } => write_openapi(output),
+        command => Config::from_env().and_then(|config| run(command, config)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gloss: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn write_openapi(output: Option<std::path::PathBuf>) -> Result<(), String> {
+    let json = openapi::to_pretty_json(&openapi_document());
+    match output {
+        Some(path) => std::fs::write(&path, json).map_err(|e| format!("cannot write {}: {e}", path.display())),
+        None => {
+            print!("{json}");
+            Ok(())
+        }
+    }
+}
+
+fn run(command: Command, config: Config) -> Result<(), String> {
+    let state = AppState::init(config)?;
+    match command {
+        Command::Serve => serve(state),
+        Command::Migrate => {
+            println!("migrations applied to {}", redact_url(&state.config.database_url));
+            Ok(())
+        }
+        Command::Admin { command } => admin(&state, command),
+        Command::Openapi { .. } => unreachable!("handled before the database is opened"),
+    }
+}
+
+fn serve(state: AppState) -> Result<(), String> {
+    let bind = state.config.bind.clone();
+    let workers = state.config.workers;
+    tracing::info!(
+        bind = %bind,
+        database = %redact_url(&state.config.database_url),
+        "Gloss serving; API docs at http://{bind}/docs/"
+    );
+    actix_web::rt::System::new().block_on(async move {
+        let mut server = HttpServer::new(move || build_app(state.clone()))
+            .shutdown_timeout(30)
+            .bind(&bind)
+            .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+        if let Some(n) = workers {
+            server = server.workers(n.max(1));
+        }
+        // actix-web stops gracefully on SIGTERM and SIGINT: in-flight requests finish first.
+        server.run().await.map_err(|e| format!("server error: {e}"))?;
+        tracing::info!("Gloss stopped");
+        Ok(())
+    })
+}
+
+fn read_password() -> Result<String, String> {
+    if let Ok(p) = std::env::var("GLOSS_ADMIN_PASSWORD") {
+        return Ok(p);
+    }
+    if std::io::stdin().is_terminal() {
+        eprint!("password: ");
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password: {e}"))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+fn admin(state: &AppState, command: AdminCommand) -> Result<(), String> {
+    let mut conn = state.db.pool().get().map_err(|e| e.to_string())?;
+    let find = |conn: &mut gloss::db::DbConn, name: &str| {
+        user_db::find_by_username(conn, name)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("no member is named {name:?}"))
+    };
+    match command {
+        AdminCommand::Create { username, email } => {
+            let password = read_password()?;
+            let mut v = Validator::new();
+            validate_username(&mut v, "username", &username);
+            validate_password(&mut v, "password", &password, &username);
+            if let Some(e) = &email {
+                validate_email(&mut v, "email", e);
+            }
+            v.finish().map_err(|e| e.detail)?;
+            let hash = passwords::hash(&password)?;
+            let user = conn
+                .transaction(|conn| {
+                    if user_db::username_taken(conn, &username)? {
+                        return Ok(None);
+                    }
+                    let t = now();
+                    user_db::insert(
+                        conn,
+                        &NewUser {
+                            username: &username,
+                            username_key: username_key(&username),
+                            email: email.as_deref(),
+                            email_key: email.as_deref().map(email_key),
+                            display_name: None,
+                            password_hash: &hash,
+                            role: Role::Admin.as_str(),
+                            created_at: t,
+                            updated_at: t,
+                        },
+                    )
+                    .map(Some)
+                })
+                .map_err(|e: diesel::result::Error| e.to_string())?
+                .ok_or_else(|| format!("the username {username:?} is already taken"))?;
+            println!("created admin {} (id {})", user.username, user.id);
+        }
+        AdminCommand::SetRole { username, role } => {
+            let role = Role::parse(&role).ok_or("the role must be member, moderator or admin")?;
+            let user = find(&mut conn, &username)?;
+            user_db::set_role_and_status(&mut conn, user.id, Some(role), None).map_err(|e| e.to_string())?;
+            println!("{} is now {}", user.username, role.as_str());
+        }
+        AdminCommand::Disable { username } => set_disabled(&mut conn, &find, &username, true)?,
+        AdminCommand::Enable { username } => set_disabled(&mut conn, &find, &username, false)?,
+    }
+    Ok(())
+}
+
+fn set_disabled(
+    conn: &mut gloss::db::DbConn,
+    find: &dyn Fn(&mut gloss::db::DbConn, &str) -> Result<user_db::User, String>,
+    username: &str,
+    disabled: bool,
+) -> Result<(), String> {
+    let user = find(conn, username)?;
+    user_db::set_role_and_status(conn, user.id, None, Some(disabled)).map_err(|e| e.to_string())?;
+    println!("{} is now {}", user.username, if disabled { "disabled" } else { "enabled" });
+    Ok(())
+}

@@ -1,0 +1,79 @@
+//! Request context (request id, tracing span, access log) and CORS.
+
+use std::time::Instant;
+
+use actix_cors::Cors;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::HttpMessage;
+use tracing::Instrument;
+
+/// The header carrying the request id, accepted from the client or generated.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The id of the current request, available from request extensions.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// A client-sent id is kept when it is short and plain, so it can be logged safely.
+fn acceptable(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// Gives every request an id (echoed in `X-Request-Id`), a tracing span that every log line of
+/// the request carries, and one access-log line.
+pub async fn request_context(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = req
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| acceptable(v))
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
+    let started = Instant::now();
+    let mut res = next.call(req).instrument(span.clone()).await?;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(REQUEST_ID, value);
+    }
+    span.in_scope(|| {
+        tracing::info!(
+            status = res.status().as_u16(),
+            elapsed_us = started.elapsed().as_micros() as u64,
+            "handled"
+        )
+    });
+    Ok(res)
+}
+
+/// CORS for the configured single-page-app origins; with none configured, browsers on other
+/// origins get no CORS headers and so cannot call the API.
+pub fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            REQUEST_ID,
+            HeaderName::from_static("last-event-id"),
+        ])
+        .expose_headers([REQUEST_ID, header::LOCATION, header::RETRY_AFTER])
+        .max_age(3600);
+    for origin in origins {
+        if origin == "*" {
+            cors = cors.allow_any_origin();
+        } else {
+            cors = cors.allowed_origin(origin);
+        }
+    }
+    cors
+}

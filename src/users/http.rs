@@ -1,0 +1,387 @@
+//! `/me` and `/users`: the caller's account, public profiles, and the admin list.
+
+use actix_web::{get, patch, post, web, HttpResponse};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
+
+use super::db::{self as user_db, email_key, ProfileChanges, User};
+use super::Role;
+use crate::auth::{passwords, AuthUser};
+use crate::db::now;
+use diesel::Connection;
+use crate::error::{ApiError, ErrorKind, Problem, Validator};
+use crate::extract::{Json, Query};
+use crate::pagination::{Page, PageParams};
+use crate::policy;
+use crate::AppState;
+
+/// A stored naive UTC time as it is sent: RFC 3339 with `Z`.
+pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
+    t.and_utc()
+}
+
+/// The caller's own account, with private fields.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Account {
+    #[schema(example = 1)]
+    pub id: i64,
+    #[schema(example = "saif")]
+    pub username: String,
+    #[schema(example = "saif@example.org")]
+    pub email: Option<String>,
+    #[schema(example = "Saif")]
+    pub display_name: Option<String>,
+    #[schema(example = "Defense analyst.")]
+    pub about: Option<String>,
+    pub role: Role,
+    /// A disabled (banned) account cannot sign in.
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&User> for Account {
+    fn from(u: &User) -> Self {
+        Account {
+            id: u.id,
+            username: u.username.clone(),
+            email: u.email.clone(),
+            display_name: u.display_name.clone(),
+            about: u.about.clone(),
+            role: u.role(),
+            disabled: u.disabled,
+            created_at: utc(u.created_at),
+            updated_at: utc(u.updated_at),
+        }
+    }
+}
+
+/// A member's public profile: never an email or a secret.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": 1, "username": "saif", "display_name": "Saif", "about": null,
+                          "role": "member", "joined_at": "2024-01-24T09:30:00Z"}))]
+pub struct UserProfile {
+    pub id: i64,
+    pub username: String,
+    pub display_name: Option<String>,
+    pub about: Option<String>,
+    pub role: Role,
+    /// When the member joined.
+    pub joined_at: DateTime<Utc>,
+}
+
+impl From<&User> for UserProfile {
+    fn from(u: &User) -> Self {
+        UserProfile {
+            id: u.id,
+            username: u.username.clone(),
+            display_name: u.display_name.clone(),
+            about: u.about.clone(),
+            role: u.role(),
+            joined_at: utc(u.created_at),
+        }
+    }
+}
+
+/// Distinguishes an absent field (leave as is) from `null` (clear it).
+fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// Changes to the caller's profile: an absent field is left as is, `null` clears it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"display_name": "Saif", "about": "Defense analyst."}))]
+pub struct UpdateMe {
+    /// At most 64 characters; `null` clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub display_name: Option<Option<String>>,
+    /// Unique; `null` removes it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+    /// At most 2000 characters; `null` clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub about: Option<Option<String>>,
+}
+
+/// A password change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"current_password": "a long secret phrase", "new_password": "an even longer secret phrase"}))]
+pub struct ChangePassword {
+    pub current_password: String,
+    /// At least 10 characters, not equal to the username.
+    pub new_password: String,
+}
+
+/// What an admin may change about a member.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"role": "moderator"}))]
+pub struct AdminUpdateUser {
+    pub role: Option<Role>,
+    /// `true` bans: the member can no longer sign in or refresh, and their logins are revoked.
+    pub disabled: Option<bool>,
+}
+
+/// Records a username error unless it has 3 to 32 ASCII letters, digits, `_`, `.` or `-`.
+pub fn validate_username(v: &mut Validator, field: &str, username: &str) {
+    let ok = (3..=32).contains(&username.len())
+        && username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    v.check(ok, field, "must be 3 to 32 characters of letters, digits, '_', '.' or '-'");
+}
+
+/// Records a password error unless it is 10 to 1024 characters and not the username.
+pub fn validate_password(v: &mut Validator, field: &str, password: &str, username: &str) {
+    let n = password.chars().count();
+    v.check(n >= 10, field, "must be at least 10 characters");
+    v.check(n <= 1024, field, "must be at most 1024 characters");
+    v.check(
+        !password.eq_ignore_ascii_case(username),
+        field,
+        "must not be the username",
+    );
+}
+
+/// Records an email error unless it looks like `local@domain.tld`.
+pub fn validate_email(v: &mut Validator, field: &str, email: &str) {
+    let ok = email.len() <= 254
+        && !email.chars().any(char::is_whitespace)
+        && match email.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains('@')
+            }
+            None => false,
+        };
+    v.check(ok, field, "must be an email address such as name@example.org");
+}
+
+async fn load_user(state: &AppState, id: i64) -> Result<User, ApiError> {
+    state
+        .db
+        .run(move |conn| user_db::find(conn, id)?.ok_or_else(|| ApiError::not_found("the account no longer exists")))
+        .await
+}
+
+/// The caller's account.
+#[utoipa::path(
+    tag = "me",
+    security(("bearer_auth" = [])),
+    responses(
+        (status = 200, description = "The caller's account", body = Account),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/me")]
+pub async fn get_me(state: web::Data<AppState>, user: AuthUser) -> Result<web::Json<Account>, ApiError> {
+    let u = load_user(&state, user.id).await?;
+    Ok(web::Json(Account::from(&u)))
+}
+
+/// Change the caller's display name, email or about text.
+#[utoipa::path(
+    tag = "me",
+    security(("bearer_auth" = [])),
+    request_body = UpdateMe,
+    responses(
+        (status = 200, description = "The updated account", body = Account),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Email in use", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/me")]
+pub async fn update_me(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: Json<UpdateMe>,
+) -> Result<web::Json<Account>, ApiError> {
+    let req = body.0;
+    let trim = |v: Option<Option<String>>| v.map(|o| o.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()));
+    let display_name = trim(req.display_name);
+    let email = trim(req.email);
+    let about = req.about.map(|o| o.filter(|s| !s.trim().is_empty()));
+    let mut v = Validator::new();
+    if let Some(Some(name)) = &display_name {
+        v.check(name.chars().count() <= 64, "display_name", "must be at most 64 characters");
+    }
+    if let Some(Some(email)) = &email {
+        validate_email(&mut v, "email", email);
+    }
+    if let Some(Some(about)) = &about {
+        v.check(about.chars().count() <= 2000, "about", "must be at most 2000 characters");
+    }
+    v.finish()?;
+    let id = user.id;
+    let updated = state
+        .db
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                if let Some(Some(e)) = &email {
+                    if user_db::email_taken(conn, e, Some(id))? {
+                        return Err(ApiError::conflict_field("email", "is already in use by another account"));
+                    }
+                }
+                let changes = ProfileChanges {
+                    email_key: email.as_ref().map(|o| o.as_deref().map(email_key)),
+                    display_name,
+                    email,
+                    about,
+                    updated_at: Some(now()),
+                };
+                Ok(user_db::update_profile(conn, id, &changes)?)
+            })
+        })
+        .await?;
+    Ok(web::Json(Account::from(&updated)))
+}
+
+/// Change the caller's password; every refresh token of the account is revoked.
+#[utoipa::path(
+    tag = "me",
+    security(("bearer_auth" = [])),
+    request_body = ChangePassword,
+    responses(
+        (status = 204, description = "Password changed; sign in again on other devices"),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The current password is wrong", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/me/password")]
+pub async fn change_password(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: Json<ChangePassword>,
+) -> Result<HttpResponse, ApiError> {
+    let req = body.0;
+    let u = load_user(&state, user.id).await?;
+    let mut v = Validator::new();
+    validate_password(&mut v, "new_password", &req.new_password, &u.username);
+    v.finish()?;
+    let stored = u.password_hash.clone();
+    let new_hash = web::block(move || {
+        if passwords::verify(&req.current_password, &stored) {
+            passwords::hash(&req.new_password).map(Some)
+        } else {
+            Ok(None)
+        }
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))?
+    .map_err(ApiError::internal)?
+    .ok_or_else(|| ApiError::new(ErrorKind::Forbidden, "current_password is wrong"))?;
+    state
+        .db
+        .run(move |conn| Ok(user_db::set_password(conn, user.id, &new_hash)?))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A member's public profile.
+#[utoipa::path(
+    tag = "users",
+    params(("username" = String, Path, description = "Username, case ignored", example = "saif")),
+    responses(
+        (status = 200, description = "The profile", body = UserProfile),
+        (status = 404, description = "No such member", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/users/{username}")]
+pub async fn get_user(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<web::Json<UserProfile>, ApiError> {
+    let username = path.into_inner();
+    let u = state
+        .db
+        .run(move |conn| {
+            user_db::find_by_username(conn, &username)?
+                .ok_or_else(|| ApiError::not_found(format!("no member is named {username:?}")))
+        })
+        .await?;
+    Ok(web::Json(UserProfile::from(&u)))
+}
+
+/// Every account, with private fields (admins only).
+#[utoipa::path(
+    tag = "users",
+    security(("bearer_auth" = [])),
+    params(PageParams),
+    responses(
+        (status = 200, description = "A page of accounts", body = Page<Account>),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid page parameters", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/users")]
+pub async fn list_users(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: Query<PageParams>,
+) -> Result<web::Json<Page<Account>>, ApiError> {
+    policy::can_administer_users(&user)?;
+    let page = query.0.validate()?;
+    let (rows, total) = state
+        .db
+        .run(move |conn| Ok(user_db::list(conn, page.offset(), page.limit())?))
+        .await?;
+    Ok(web::Json(page.page(rows.iter().map(Account::from).collect(), total)))
+}
+
+/// Change a member's role or ban them (admins only).
+#[utoipa::path(
+    tag = "users",
+    security(("bearer_auth" = [])),
+    params(("username" = String, Path, description = "Username, case ignored", example = "saif")),
+    request_body = AdminUpdateUser,
+    responses(
+        (status = 200, description = "The updated account", body = Account),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin, or an admin changing their own role or ban", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such member", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/users/{username}")]
+pub async fn admin_update_user(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<String>,
+    body: Json<AdminUpdateUser>,
+) -> Result<web::Json<Account>, ApiError> {
+    policy::can_administer_users(&user)?;
+    let username = path.into_inner();
+    let req = body.0;
+    let updated = state
+        .db
+        .run(move |conn| {
+            let target = user_db::find_by_username(conn, &username)?
+                .ok_or_else(|| ApiError::not_found(format!("no member is named {username:?}")))?;
+            policy::can_change_role_or_ban(&user, target.id)?;
+            Ok(user_db::set_role_and_status(conn, target.id, req.role, req.disabled)?)
+        })
+        .await?;
+    Ok(web::Json(Account::from(&updated)))
+}
+
+/// The routes of this module.
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(get_me)
+        .service(update_me)
+        .service(change_password)
+        .service(list_users)
+        .service(get_user)
+        .service(admin_update_user);
+}
