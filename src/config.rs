@@ -76,7 +76,11 @@ impl Config {
                 })
                 .unwrap_or_default()
         };
-        fn num<T: std::str::FromStr>(name: &str, value: Option<String>, default: T) -> Result<T, String> {
+        fn num<T: std::str::FromStr>(
+            name: &str,
+            value: Option<String>,
+            default: T,
+        ) -> Result<T, String> {
             match value {
                 None => Ok(default),
                 Some(v) => v
@@ -97,7 +101,11 @@ impl Config {
             jwt_audience: get("GLOSS_JWT_AUDIENCE").unwrap_or(d.jwt_audience),
             access_token_ttl: secs("GLOSS_ACCESS_TOKEN_TTL", d.access_token_ttl)?,
             refresh_token_ttl: secs("GLOSS_REFRESH_TOKEN_TTL", d.refresh_token_ttl)?,
-            db_pool_size: num("GLOSS_DB_POOL_SIZE", get("GLOSS_DB_POOL_SIZE"), d.db_pool_size)?,
+            db_pool_size: num(
+                "GLOSS_DB_POOL_SIZE",
+                get("GLOSS_DB_POOL_SIZE"),
+                d.db_pool_size,
+            )?,
             db_pool_timeout: secs("GLOSS_DB_POOL_TIMEOUT", d.db_pool_timeout)?,
             body_limit: num("GLOSS_BODY_LIMIT", get("GLOSS_BODY_LIMIT"), d.body_limit)?,
             cors_origins: list("GLOSS_CORS_ORIGINS"),
@@ -123,7 +131,9 @@ impl Config {
             return Err("GLOSS_DB_POOL_SIZE must be at least 1".into());
         }
         if self.access_token_ttl.as_secs() == 0 || self.refresh_token_ttl.as_secs() == 0 {
-            return Err("GLOSS_ACCESS_TOKEN_TTL and GLOSS_REFRESH_TOKEN_TTL must be positive".into());
+            return Err(
+                "GLOSS_ACCESS_TOKEN_TTL and GLOSS_REFRESH_TOKEN_TTL must be positive".into(),
+            );
         }
         if self.body_limit < 1024 {
             return Err("GLOSS_BODY_LIMIT must be at least 1024 bytes".into());

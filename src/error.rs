@@ -326,10 +326,8 @@ pub fn render_framework_error<B: MessageBody + 'static>(
     };
     let body = serde_json::to_string(&problem).unwrap_or_default();
     let (req, mut res) = res.into_parts();
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(PROBLEM_JSON),
-    );
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
     let res = res.set_body(BoxBody::new(body));
     let res: ServiceResponse<EitherBody<B, BoxBody>> =
         ServiceResponse::new(req, res).map_into_right_body();

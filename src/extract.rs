@@ -39,39 +39,55 @@ fn field_error(path: &str, message: &str) -> FieldError {
         }
     }
     // serde_json appends " at line L column C": keep the message about the value only.
-    let message = message.split(" at line ").next().unwrap_or(message).to_string();
+    let message = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(message)
+        .to_string();
     FieldError {
-        field: if prefix.is_empty() { "body".into() } else { prefix.to_string() },
+        field: if prefix.is_empty() {
+            "body".into()
+        } else {
+            prefix.to_string()
+        },
         message,
     }
 }
 
 fn is_json_content_type(req: &HttpRequest) -> bool {
-    let Some(value) = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+    let Some(value) = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
         return false;
     };
-    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-/// Parses a JSON body; public so that handlers that must look at the raw body first can share it.
+/// Parses a JSON body: a syntax error is a 400; valid JSON of the wrong shape is a 422 naming the
+/// field. The body must be an object (serde would otherwise accept an array for a struct).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::new(
+            ErrorKind::MalformedRequest,
+            format!("the body is not valid JSON: {e}"),
+        )
+    })?;
+    if !value.is_object() {
+        return Err(ApiError::invalid_field("body", "must be a JSON object"));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        let inner = e.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => ApiError::new(
-                ErrorKind::MalformedRequest,
-                format!("the body is not valid JSON: {inner}"),
-            ),
-            _ => ApiError::validation(vec![field_error(&path, &inner.to_string())]),
-        }
-    })?;
-    de.end().map_err(|e| {
-        ApiError::new(ErrorKind::MalformedRequest, format!("the body is not valid JSON: {e}"))
-    })?;
-    Ok(value)
+        ApiError::validation(vec![field_error(&path, &e.into_inner().to_string())])
+    })
 }
 
 impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
@@ -91,13 +107,22 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             let bytes = bytes.await.map_err(|e| {
                 let status = e.as_response_error().status_code();
                 if status.as_u16() == 413 {
-                    ApiError::new(ErrorKind::PayloadTooLarge, "the body is larger than this server accepts")
+                    ApiError::new(
+                        ErrorKind::PayloadTooLarge,
+                        "the body is larger than this server accepts",
+                    )
                 } else {
-                    ApiError::new(ErrorKind::MalformedRequest, format!("the body could not be read: {e}"))
+                    ApiError::new(
+                        ErrorKind::MalformedRequest,
+                        format!("the body could not be read: {e}"),
+                    )
                 }
             })?;
             if bytes.is_empty() {
-                return Err(ApiError::new(ErrorKind::MalformedRequest, "the body is empty; a JSON object is expected"));
+                return Err(ApiError::new(
+                    ErrorKind::MalformedRequest,
+                    "the body is empty; a JSON object is expected",
+                ));
             }
             parse_json(&bytes).map(Json)
         })
@@ -115,15 +140,19 @@ impl<T: DeserializeOwned> FromRequest for Query<T> {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let parsed = form_urlencoded::parse(req.query_string().as_bytes());
         let de = serde_urlencoded::Deserializer::new(parsed);
-        std::future::ready(serde_path_to_error::deserialize(de).map(Query).map_err(|e| {
-            let path = e.path().to_string();
-            let message = e.into_inner().to_string();
-            let mut fe = field_error(&path, &message);
-            if fe.field == "body" {
-                fe.field = "query".into();
-            }
-            ApiError::validation(vec![fe])
-        }))
+        std::future::ready(
+            serde_path_to_error::deserialize(de)
+                .map(Query)
+                .map_err(|e| {
+                    let path = e.path().to_string();
+                    let message = e.into_inner().to_string();
+                    let mut fe = field_error(&path, &message);
+                    if fe.field == "body" {
+                        fe.field = "query".into();
+                    }
+                    ApiError::validation(vec![fe])
+                }),
+        )
     }
 }
 
@@ -159,6 +188,11 @@ mod tests {
     #[test]
     fn syntax_errors_are_malformed() {
         assert_eq!(err("{").kind, ErrorKind::MalformedRequest);
-        assert_eq!(err(r#"{"name": "x", "age": 1} trailing"#).kind, ErrorKind::MalformedRequest);
+        assert_eq!(
+            err(r#"{"name": "x", "age": 1} trailing"#).kind,
+            ErrorKind::MalformedRequest
+        );
+        assert_eq!(err("[1, 2").kind, ErrorKind::MalformedRequest);
+        assert_eq!(err(r#"["x", 1]"#).errors[0].field, "body");
     }
 }

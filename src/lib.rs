@@ -46,19 +46,25 @@ impl AppState {
     /// Any failure is one line naming the database (without its password).
     pub fn init(config: Config) -> Result<AppState, String> {
         let url = redact_url(&config.database_url);
-        let pool = build_pool(&config.database_url, config.db_pool_size, config.db_pool_timeout)?;
+        let pool = build_pool(
+            &config.database_url,
+            config.db_pool_size,
+            config.db_pool_timeout,
+        )?;
         let mut conn = pool
             .get()
             .map_err(|e| format!("cannot connect to {url}: {e}"))?;
-        let applied = run_migrations(&mut conn).map_err(|e| format!("cannot migrate {url}: {e}"))?;
+        let applied =
+            run_migrations(&mut conn).map_err(|e| format!("cannot migrate {url}: {e}"))?;
         if applied > 0 {
             tracing::info!(applied, database = %url, "applied migrations");
         }
         let secret = match &config.jwt_secret {
             Some(secret) => secret.clone(),
             None => {
-                let secret = settings::get_or_insert_with(&mut conn, GENERATED_JWT_SECRET, generate_secret)
-                    .map_err(|e| format!("cannot read the JWT secret from {url}: {e}"))?;
+                let secret =
+                    settings::get_or_insert_with(&mut conn, GENERATED_JWT_SECRET, generate_secret)
+                        .map_err(|e| format!("cannot read the JWT secret from {url}: {e}"))?;
                 tracing::warn!(
                     "GLOSS_JWT_SECRET is not set: using a secret generated and kept in the database. \
                      This is meant for development; set GLOSS_JWT_SECRET in production."
@@ -89,7 +95,8 @@ impl AppState {
 
 /// Registers every API route; the OpenAPI paths are collected from the same calls.
 fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.configure(auth::http::routes).configure(users::http::routes);
+    cfg.configure(auth::http::routes)
+        .configure(users::http::routes);
 }
 
 fn routes<T>(app: utoipa_actix_web::UtoipaApp<T>) -> utoipa_actix_web::UtoipaApp<T>

@@ -18,7 +18,11 @@ use gloss::users::Role;
 use gloss::{auth::passwords, build_app, openapi, openapi_document, AppState};
 
 #[derive(Parser)]
-#[command(name = "gloss", version, about = "A JSON REST API for forums whose posts can be analyzed")]
+#[command(
+    name = "gloss",
+    version,
+    about = "A JSON REST API for forums whose posts can be analyzed"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -85,7 +89,9 @@ fn main() -> ExitCode {
 fn write_openapi(output: Option<std::path::PathBuf>) -> Result<(), String> {
     let json = openapi::to_pretty_json(&openapi_document());
     match output {
-        Some(path) => std::fs::write(&path, json).map_err(|e| format!("cannot write {}: {e}", path.display())),
+        Some(path) => {
+            std::fs::write(&path, json).map_err(|e| format!("cannot write {}: {e}", path.display()))
+        }
         None => {
             print!("{json}");
             Ok(())
@@ -98,7 +104,10 @@ fn run(command: Command, config: Config) -> Result<(), String> {
     match command {
         Command::Serve => serve(state),
         Command::Migrate => {
-            println!("migrations applied to {}", redact_url(&state.config.database_url));
+            println!(
+                "migrations applied to {}",
+                redact_url(&state.config.database_url)
+            );
             Ok(())
         }
         Command::Admin { command } => admin(&state, command),
@@ -123,7 +132,10 @@ fn serve(state: AppState) -> Result<(), String> {
             server = server.workers(n.max(1));
         }
         // actix-web stops gracefully on SIGTERM and SIGINT: in-flight requests finish first.
-        server.run().await.map_err(|e| format!("server error: {e}"))?;
+        server
+            .run()
+            .await
+            .map_err(|e| format!("server error: {e}"))?;
         tracing::info!("Gloss stopped");
         Ok(())
     })
@@ -191,7 +203,8 @@ fn admin(state: &AppState, command: AdminCommand) -> Result<(), String> {
         AdminCommand::SetRole { username, role } => {
             let role = Role::parse(&role).ok_or("the role must be member, moderator or admin")?;
             let user = find(&mut conn, &username)?;
-            user_db::set_role_and_status(&mut conn, user.id, Some(role), None).map_err(|e| e.to_string())?;
+            user_db::set_role_and_status(&mut conn, user.id, Some(role), None)
+                .map_err(|e| e.to_string())?;
             println!("{} is now {}", user.username, role.as_str());
         }
         AdminCommand::Disable { username } => set_disabled(&mut conn, &find, &username, true)?,
@@ -208,6 +221,10 @@ fn set_disabled(
 ) -> Result<(), String> {
     let user = find(conn, username)?;
     user_db::set_role_and_status(conn, user.id, None, Some(disabled)).map_err(|e| e.to_string())?;
-    println!("{} is now {}", user.username, if disabled { "disabled" } else { "enabled" });
+    println!(
+        "{} is now {}",
+        user.username,
+        if disabled { "disabled" } else { "enabled" }
+    );
     Ok(())
 }

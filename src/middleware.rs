@@ -21,7 +21,9 @@ pub struct RequestId(pub String);
 fn acceptable(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 /// Gives every request an id (echoed in `X-Request-Id`), a tracing span that every log line of

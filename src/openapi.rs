@@ -66,7 +66,9 @@ pub fn finish(api: OpenApiDoc) -> OpenApiDoc {
 
 /// The document as pretty JSON with a trailing newline: the form committed in `openapi/openapi.json`.
 pub fn to_pretty_json(api: &OpenApiDoc) -> String {
-    let mut s = api.to_pretty_json().unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    let mut s = api
+        .to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     s.push('\n');
     s
 }

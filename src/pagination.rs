@@ -40,7 +40,11 @@ impl PageParams {
         let page = self.page.unwrap_or(1);
         let per_page = self.per_page.unwrap_or(DEFAULT_PER_PAGE);
         Validator::new()
-            .check((1..=MAX_PAGE).contains(&page), "page", format!("must be between 1 and {MAX_PAGE}"))
+            .check(
+                (1..=MAX_PAGE).contains(&page),
+                "page",
+                format!("must be between 1 and {MAX_PAGE}"),
+            )
             .check(
                 (1..=MAX_PER_PAGE).contains(&per_page),
                 "per_page",

@@ -19,7 +19,9 @@ pub fn can_administer_users(actor: &AuthUser) -> Result<(), ApiError> {
 pub fn can_change_role_or_ban(actor: &AuthUser, target_id: i64) -> Result<(), ApiError> {
     can_administer_users(actor)?;
     if actor.id == target_id {
-        return Err(ApiError::forbidden("admins cannot change their own role or ban themselves"));
+        return Err(ApiError::forbidden(
+            "admins cannot change their own role or ban themselves",
+        ));
     }
     Ok(())
 }

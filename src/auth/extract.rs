@@ -28,11 +28,16 @@ fn bearer(req: &HttpRequest) -> Result<Option<&str>, ApiError> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Ok(None);
     };
-    let value = value
-        .to_str()
-        .map_err(|_| ApiError::new(ErrorKind::InvalidToken, "the Authorization header is not valid text"))?;
+    let value = value.to_str().map_err(|_| {
+        ApiError::new(
+            ErrorKind::InvalidToken,
+            "the Authorization header is not valid text",
+        )
+    })?;
     match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
             Ok(Some(token.trim()))
         }
         _ => Err(ApiError::new(

@@ -9,13 +9,13 @@ use super::db::{self as token_db, Presented};
 use super::passwords;
 use super::tokens::{hash_refresh_token, new_refresh_token};
 use crate::db::{now, DbConn};
-use diesel::Connection;
 use crate::error::{ApiError, ErrorKind, Problem};
 use crate::extract::Json;
 use crate::users::db::{self as user_db, email_key, username_key, NewUser, User};
 use crate::users::http::{validate_email, validate_password, validate_username, Account};
 use crate::users::Role;
 use crate::AppState;
+use diesel::Connection;
 
 /// A new account.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -129,8 +129,14 @@ pub async fn register(
     body: Json<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let req = body.0;
-    let email = req.email.map(|e| e.trim().to_string()).filter(|e| !e.is_empty());
-    let display_name = req.display_name.map(|d| d.trim().to_string()).filter(|d| !d.is_empty());
+    let email = req
+        .email
+        .map(|e| e.trim().to_string())
+        .filter(|e| !e.is_empty());
+    let display_name = req
+        .display_name
+        .map(|d| d.trim().to_string())
+        .filter(|d| !d.is_empty());
     let mut v = crate::error::Validator::new();
     validate_username(&mut v, "username", &req.username);
     validate_password(&mut v, "password", &req.password, &req.username);
@@ -138,7 +144,11 @@ pub async fn register(
         validate_email(&mut v, "email", email);
     }
     if let Some(name) = &display_name {
-        v.check(name.chars().count() <= 64, "display_name", "must be at most 64 characters");
+        v.check(
+            name.chars().count() <= 64,
+            "display_name",
+            "must be at most 64 characters",
+        );
     }
     v.finish()?;
 
@@ -159,7 +169,10 @@ pub async fn register(
                 }
                 if let Some(email) = &email {
                     if user_db::email_taken(conn, email, None)? {
-                        return Err(ApiError::conflict_field("email", "is already in use by another account"));
+                        return Err(ApiError::conflict_field(
+                            "email",
+                            "is already in use by another account",
+                        ));
                     }
                 }
                 let t = now();
@@ -241,7 +254,10 @@ pub async fn login(
     .map_err(|e| ApiError::internal(e.to_string()))?;
     let user = checked.ok_or_else(bad_credentials)?;
     if user.disabled {
-        return Err(ApiError::new(ErrorKind::AccountDisabled, "this account is disabled"));
+        return Err(ApiError::new(
+            ErrorKind::AccountDisabled,
+            "this account is disabled",
+        ));
     }
     let st = state.clone();
     let response = state
@@ -252,7 +268,10 @@ pub async fn login(
 }
 
 fn bad_credentials() -> ApiError {
-    ApiError::new(ErrorKind::InvalidCredentials, "the login or the password is wrong")
+    ApiError::new(
+        ErrorKind::InvalidCredentials,
+        "the login or the password is wrong",
+    )
 }
 
 /// Exchange a refresh token for a new pair.
@@ -285,10 +304,17 @@ pub async fn refresh(
         .run(move |conn| {
             conn.transaction(|conn| match token_db::consume(conn, &hash)? {
                 Presented::Consumed(row) => {
-                    let user = user_db::find(conn, row.user_id)?
-                        .ok_or_else(|| ApiError::new(ErrorKind::InvalidRefreshToken, "the refresh token is not valid"))?;
+                    let user = user_db::find(conn, row.user_id)?.ok_or_else(|| {
+                        ApiError::new(
+                            ErrorKind::InvalidRefreshToken,
+                            "the refresh token is not valid",
+                        )
+                    })?;
                     if user.disabled {
-                        return Err(ApiError::new(ErrorKind::AccountDisabled, "this account is disabled"));
+                        return Err(ApiError::new(
+                            ErrorKind::AccountDisabled,
+                            "this account is disabled",
+                        ));
                     }
                     issue_tokens(&st, conn, &user, Some(row.family)).map(Some)
                 }

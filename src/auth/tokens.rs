@@ -44,7 +44,7 @@ pub struct TokenKeys {
 }
 
 /// A key id derived from the secret: the same secret gives the same id on every process.
-fn key_id(secret: &[u8]) -> String {
+pub fn key_id(secret: &[u8]) -> String {
     let digest = Sha256::digest(secret);
     URL_SAFE_NO_PAD.encode(&digest[..9])
 }
@@ -108,7 +108,9 @@ impl TokenKeys {
         let header = jsonwebtoken::decode_header(token)
             .map_err(|_| invalid("the access token is not a well-formed JWT"))?;
         if header.alg != Algorithm::HS256 {
-            return Err(invalid("the access token is signed with an algorithm this server does not accept"));
+            return Err(invalid(
+                "the access token is signed with an algorithm this server does not accept",
+            ));
         }
         let key = header
             .kid
@@ -120,18 +122,18 @@ impl TokenKeys {
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
-        let data = jsonwebtoken::decode::<Claims>(token, key, &validation).map_err(|e| {
-            match e.kind() {
-                JwtErrorKind::ExpiredSignature => ApiError::new(
-                    ErrorKind::TokenExpired,
-                    "the access token has expired; use the refresh token to get a new one",
-                ),
-                JwtErrorKind::InvalidSignature => invalid("the access token signature is invalid"),
-                JwtErrorKind::InvalidIssuer | JwtErrorKind::InvalidAudience => {
-                    invalid("the access token was not issued for this API")
-                }
-                _ => invalid("the access token is invalid"),
+        let data = jsonwebtoken::decode::<Claims>(token, key, &validation).map_err(|e| match e
+            .kind()
+        {
+            JwtErrorKind::ExpiredSignature => ApiError::new(
+                ErrorKind::TokenExpired,
+                "the access token has expired; use the refresh token to get a new one",
+            ),
+            JwtErrorKind::InvalidSignature => invalid("the access token signature is invalid"),
+            JwtErrorKind::InvalidIssuer | JwtErrorKind::InvalidAudience => {
+                invalid("the access token was not issued for this API")
             }
+            _ => invalid("the access token is invalid"),
         })?;
         if data.claims.iat > now_secs() + 5 || data.claims.jti.is_empty() {
             return Err(invalid("the access token is invalid"));
@@ -167,7 +169,13 @@ mod tests {
     use super::*;
 
     fn keys(secret: &str) -> TokenKeys {
-        TokenKeys::new(secret.as_bytes(), &[], "gloss", "gloss-api", Duration::from_secs(60))
+        TokenKeys::new(
+            secret.as_bytes(),
+            &[],
+            "gloss",
+            "gloss-api",
+            Duration::from_secs(60),
+        )
     }
 
     #[test]
@@ -186,7 +194,13 @@ mod tests {
         let old = "the-old-secret-of-at-least-32-bytes!!!";
         let new = "the-new-secret-of-at-least-32-bytes!!!";
         let t = keys(old).issue(1, Role::Member).unwrap();
-        let rotated = TokenKeys::new(new.as_bytes(), &[old.as_bytes().to_vec()], "gloss", "gloss-api", Duration::from_secs(60));
+        let rotated = TokenKeys::new(
+            new.as_bytes(),
+            &[old.as_bytes().to_vec()],
+            "gloss",
+            "gloss-api",
+            Duration::from_secs(60),
+        );
         assert!(rotated.verify(&t).is_ok());
     }
 

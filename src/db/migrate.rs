@@ -9,7 +9,7 @@ const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqli
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
 /// Any lock id will do as long as every Gloss process uses the same one.
-const MIGRATION_LOCK_ID: i64 = 0x676c_6f73_73;
+const MIGRATION_LOCK_ID: i64 = 0x0067_6c6f_7373;
 
 /// Applies the pending migrations; returns how many ran. On PostgreSQL several Gloss processes may
 /// start at once, so they take turns under an advisory lock.

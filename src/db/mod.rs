@@ -64,7 +64,9 @@ impl Db {
     {
         let pool = self.pool.clone();
         web::block(move || {
-            let mut conn = pool.get().map_err(|e| ApiError::unavailable(e.to_string()))?;
+            let mut conn = pool
+                .get()
+                .map_err(|e| ApiError::unavailable(e.to_string()))?;
             f(&mut conn)
         })
         .await

@@ -82,7 +82,11 @@ pub fn insert(conn: &mut DbConn, new: &NewUser) -> QueryResult<User> {
 
 /// The user with this id.
 pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<User>> {
-    users::table.find(id).select(select()).first(conn).optional()
+    users::table
+        .find(id)
+        .select(select())
+        .first(conn)
+        .optional()
 }
 
 /// The user with this username, case ignored.
@@ -137,7 +141,10 @@ pub fn set_password(conn: &mut DbConn, id: i64, password_hash: &str) -> QueryRes
     conn.transaction(|conn| {
         let t = now();
         diesel::update(users::table.find(id))
-            .set((users::password_hash.eq(password_hash), users::updated_at.eq(t)))
+            .set((
+                users::password_hash.eq(password_hash),
+                users::updated_at.eq(t),
+            ))
             .execute(conn)?;
         diesel::update(
             refresh_tokens::table

@@ -9,12 +9,12 @@ use super::db::{self as user_db, email_key, ProfileChanges, User};
 use super::Role;
 use crate::auth::{passwords, AuthUser};
 use crate::db::now;
-use diesel::Connection;
 use crate::error::{ApiError, ErrorKind, Problem, Validator};
 use crate::extract::{Json, Query};
 use crate::pagination::{Page, PageParams};
 use crate::policy;
 use crate::AppState;
+use diesel::Connection;
 
 /// A stored naive UTC time as it is sent: RFC 3339 with `Z`.
 pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
@@ -138,7 +138,11 @@ pub fn validate_username(v: &mut Validator, field: &str, username: &str) {
         && username
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-    v.check(ok, field, "must be 3 to 32 characters of letters, digits, '_', '.' or '-'");
+    v.check(
+        ok,
+        field,
+        "must be 3 to 32 characters of letters, digits, '_', '.' or '-'",
+    );
 }
 
 /// Records a password error unless it is 10 to 1024 characters and not the username.
@@ -159,17 +163,28 @@ pub fn validate_email(v: &mut Validator, field: &str, email: &str) {
         && !email.chars().any(char::is_whitespace)
         && match email.split_once('@') {
             Some((local, domain)) => {
-                !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains('@')
+                !local.is_empty()
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+                    && !domain.contains('@')
             }
             None => false,
         };
-    v.check(ok, field, "must be an email address such as name@example.org");
+    v.check(
+        ok,
+        field,
+        "must be an email address such as name@example.org",
+    );
 }
 
 async fn load_user(state: &AppState, id: i64) -> Result<User, ApiError> {
     state
         .db
-        .run(move |conn| user_db::find(conn, id)?.ok_or_else(|| ApiError::not_found("the account no longer exists")))
+        .run(move |conn| {
+            user_db::find(conn, id)?
+                .ok_or_else(|| ApiError::not_found("the account no longer exists"))
+        })
         .await
 }
 
@@ -183,7 +198,10 @@ async fn load_user(state: &AppState, id: i64) -> Result<User, ApiError> {
     )
 )]
 #[get("/me")]
-pub async fn get_me(state: web::Data<AppState>, user: AuthUser) -> Result<web::Json<Account>, ApiError> {
+pub async fn get_me(
+    state: web::Data<AppState>,
+    user: AuthUser,
+) -> Result<web::Json<Account>, ApiError> {
     let u = load_user(&state, user.id).await?;
     Ok(web::Json(Account::from(&u)))
 }
@@ -207,19 +225,29 @@ pub async fn update_me(
     body: Json<UpdateMe>,
 ) -> Result<web::Json<Account>, ApiError> {
     let req = body.0;
-    let trim = |v: Option<Option<String>>| v.map(|o| o.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()));
+    let trim = |v: Option<Option<String>>| {
+        v.map(|o| o.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()))
+    };
     let display_name = trim(req.display_name);
     let email = trim(req.email);
     let about = req.about.map(|o| o.filter(|s| !s.trim().is_empty()));
     let mut v = Validator::new();
     if let Some(Some(name)) = &display_name {
-        v.check(name.chars().count() <= 64, "display_name", "must be at most 64 characters");
+        v.check(
+            name.chars().count() <= 64,
+            "display_name",
+            "must be at most 64 characters",
+        );
     }
     if let Some(Some(email)) = &email {
         validate_email(&mut v, "email", email);
     }
     if let Some(Some(about)) = &about {
-        v.check(about.chars().count() <= 2000, "about", "must be at most 2000 characters");
+        v.check(
+            about.chars().count() <= 2000,
+            "about",
+            "must be at most 2000 characters",
+        );
     }
     v.finish()?;
     let id = user.id;
@@ -229,7 +257,10 @@ pub async fn update_me(
             conn.transaction(|conn| {
                 if let Some(Some(e)) = &email {
                     if user_db::email_taken(conn, e, Some(id))? {
-                        return Err(ApiError::conflict_field("email", "is already in use by another account"));
+                        return Err(ApiError::conflict_field(
+                            "email",
+                            "is already in use by another account",
+                        ));
                     }
                 }
                 let changes = ProfileChanges {
@@ -337,7 +368,9 @@ pub async fn list_users(
         .db
         .run(move |conn| Ok(user_db::list(conn, page.offset(), page.limit())?))
         .await?;
-    Ok(web::Json(page.page(rows.iter().map(Account::from).collect(), total)))
+    Ok(web::Json(
+        page.page(rows.iter().map(Account::from).collect(), total),
+    ))
 }
 
 /// Change a member's role or ban them (admins only).
@@ -370,7 +403,12 @@ pub async fn admin_update_user(
             let target = user_db::find_by_username(conn, &username)?
                 .ok_or_else(|| ApiError::not_found(format!("no member is named {username:?}")))?;
             policy::can_change_role_or_ban(&user, target.id)?;
-            Ok(user_db::set_role_and_status(conn, target.id, req.role, req.disabled)?)
+            Ok(user_db::set_role_and_status(
+                conn,
+                target.id,
+                req.role,
+                req.disabled,
+            )?)
         })
         .await?;
     Ok(web::Json(Account::from(&updated)))

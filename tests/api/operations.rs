@@ -1,0 +1,97 @@
+//! Health probes, request ids, CORS.
+
+use actix_web::test::TestRequest;
+
+use crate::common::{db_test, test_config, TestApp, TestDb};
+
+db_test!(health_probes_answer, |app| {
+    let r = app.get("/health/live", None).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["status"], "ok");
+    let r = app.get("/health/ready", None).await;
+    assert_eq!(r.status, 200);
+    let expected = if app.db.url.starts_with("postgres") {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    assert_eq!(r.body["database"], expected);
+});
+
+db_test!(a_request_id_is_echoed_or_generated, |app| {
+    let r = app
+        .send(
+            TestRequest::get()
+                .uri("/health/live")
+                .insert_header(("x-request-id", "abc-123")),
+        )
+        .await;
+    assert_eq!(r.header("x-request-id"), Some("abc-123"));
+    let r = app.get("/api/v1/nothing", None).await;
+    assert_eq!(r.header("x-request-id").map(str::len), Some(36));
+    // an unsafe id is replaced, not logged as sent
+    let r = app
+        .send(
+            TestRequest::get()
+                .uri("/health/live")
+                .insert_header(("x-request-id", "a b\tc")),
+        )
+        .await;
+    assert_ne!(r.header("x-request-id"), Some("a b\tc"));
+});
+
+#[actix_web::test]
+async fn cors_allows_only_configured_origins() {
+    let app = TestApp::start(TestDb::sqlite(), |url| gloss::config::Config {
+        cors_origins: vec!["https://app.example.org".into()],
+        ..test_config(url)
+    })
+    .await;
+    let r = app
+        .send(
+            TestRequest::get()
+                .uri("/health/live")
+                .insert_header(("origin", "https://app.example.org")),
+        )
+        .await;
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("https://app.example.org")
+    );
+    let r = app
+        .send(
+            TestRequest::default()
+                .method(actix_web::http::Method::OPTIONS)
+                .uri("/api/v1/me")
+                .insert_header(("origin", "https://app.example.org"))
+                .insert_header(("access-control-request-method", "PATCH"))
+                .insert_header((
+                    "access-control-request-headers",
+                    "authorization, content-type",
+                )),
+        )
+        .await;
+    assert!(r.status < 300, "{} {}", r.status, r.text);
+    let r = app
+        .send(
+            TestRequest::get()
+                .uri("/health/live")
+                .insert_header(("origin", "https://evil.example.com")),
+        )
+        .await;
+    assert_eq!(r.header("access-control-allow-origin"), None);
+}
+
+#[test]
+fn start_up_fails_with_one_line_naming_the_database_without_its_password() {
+    let config = gloss::config::Config {
+        database_url: "postgres://gloss:s3cret@127.0.0.1:1/nowhere".into(),
+        ..test_config("")
+    };
+    let err = gloss::AppState::init(config).err().expect("must fail");
+    assert!(
+        err.contains("postgres://gloss:***@127.0.0.1:1/nowhere"),
+        "{err}"
+    );
+    assert!(!err.contains("s3cret"), "{err}");
+}
