@@ -11,6 +11,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod pagination;
 pub mod policy;
+pub mod routes_table;
 pub mod users;
 
 use std::sync::Arc;
@@ -143,6 +144,7 @@ pub fn build_app(
     )
     .split_for_parts();
     let api = openapi::finish(api);
+    let table = routes_table::RouteTable::from_openapi(&api);
     app.service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", api))
         .route(
             "/docs",
@@ -152,6 +154,10 @@ pub fn build_app(
                     .finish()
             }),
         )
+        .default_service(web::to(move |req: actix_web::HttpRequest| {
+            let res = table.unmatched(&req);
+            async move { res }
+        }))
         .wrap(ErrorHandlers::new().default_handler(error::render_framework_error))
         .wrap(cors)
         .wrap(from_fn(middleware::request_context))

@@ -60,3 +60,13 @@ async fn the_docs_ui_is_served() {
         &r.text[..r.text.len().min(200)]
     );
 }
+
+#[test]
+fn gloss_openapi_prints_the_committed_document() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gloss"))
+        .arg("openapi")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), COMMITTED);
+}

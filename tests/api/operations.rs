@@ -95,3 +95,61 @@ fn start_up_fails_with_one_line_naming_the_database_without_its_password() {
     );
     assert!(!err.contains("s3cret"), "{err}");
 }
+
+#[actix_web::test]
+async fn an_exhausted_pool_answers_503_with_retry_after() {
+    let app = TestApp::start(TestDb::sqlite(), |url| gloss::config::Config {
+        db_pool_size: 1,
+        db_pool_timeout: std::time::Duration::from_millis(200),
+        ..test_config(url)
+    })
+    .await;
+    let held = app.state.db.pool().get().unwrap();
+    let r = app.get("/health/ready", None).await;
+    r.assert_problem(503, "service_unavailable");
+    assert_eq!(r.header("retry-after"), Some("1"));
+    drop(held);
+    assert_eq!(app.get("/health/ready", None).await.status, 200);
+}
+
+db_test!(the_first_admin_is_made_on_the_command_line, |app| {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gloss"))
+        .args([
+            "admin",
+            "create",
+            "--username",
+            "root",
+            "--email",
+            "root@example.org",
+        ])
+        .env("GLOSS_DATABASE_URL", &app.db.url)
+        .env("GLOSS_JWT_SECRET", crate::common::TEST_JWT_SECRET)
+        .env("GLOSS_ADMIN_PASSWORD", crate::common::PASSWORD)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let root = app.login("root").await;
+    let r = app.get("/api/v1/users", Some(&root.token)).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    // and set-role works the same way
+    app.register("helper").await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gloss"))
+        .args(["admin", "set-role", "helper", "moderator"])
+        .env("GLOSS_DATABASE_URL", &app.db.url)
+        .env("GLOSS_JWT_SECRET", crate::common::TEST_JWT_SECRET)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        app.get("/api/v1/users/helper", None).await.body["role"],
+        "moderator"
+    );
+});
