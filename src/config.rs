@@ -31,6 +31,8 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// `GLOSS_WORKERS`: HTTP worker threads (default: one per core).
     pub workers: Option<usize>,
+    /// `GLOSS_VIEW_FLUSH_INTERVAL`: seconds between writes of buffered thread views.
+    pub view_flush_interval: Duration,
 }
 
 impl Default for Config {
@@ -49,6 +51,7 @@ impl Default for Config {
             body_limit: 256 * 1024,
             cors_origins: Vec::new(),
             workers: None,
+            view_flush_interval: Duration::from_secs(10),
         }
     }
 }
@@ -109,6 +112,7 @@ impl Config {
             db_pool_timeout: secs("GLOSS_DB_POOL_TIMEOUT", d.db_pool_timeout)?,
             body_limit: num("GLOSS_BODY_LIMIT", get("GLOSS_BODY_LIMIT"), d.body_limit)?,
             cors_origins: list("GLOSS_CORS_ORIGINS"),
+            view_flush_interval: secs("GLOSS_VIEW_FLUSH_INTERVAL", d.view_flush_interval)?,
             workers: match get("GLOSS_WORKERS") {
                 None => None,
                 v => Some(num("GLOSS_WORKERS", v, 0)?),
@@ -134,6 +138,9 @@ impl Config {
             return Err(
                 "GLOSS_ACCESS_TOKEN_TTL and GLOSS_REFRESH_TOKEN_TTL must be positive".into(),
             );
+        }
+        if self.view_flush_interval.is_zero() {
+            return Err("GLOSS_VIEW_FLUSH_INTERVAL must be positive".into());
         }
         if self.body_limit < 1024 {
             return Err("GLOSS_BODY_LIMIT must be at least 1024 bytes".into());

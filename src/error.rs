@@ -56,6 +56,7 @@ error_kinds! {
     RefreshTokenReused => ("refresh_token_reused", UNAUTHORIZED, "Refresh token reused"),
     AccountDisabled => ("account_disabled", FORBIDDEN, "Account disabled"),
     Forbidden => ("forbidden", FORBIDDEN, "Forbidden"),
+    ThreadLocked => ("thread_locked", FORBIDDEN, "Thread locked"),
     NotFound => ("not_found", NOT_FOUND, "Not found"),
     MethodNotAllowed => ("method_not_allowed", METHOD_NOT_ALLOWED, "Method not allowed"),
     Conflict => ("conflict", CONFLICT, "Conflict"),
@@ -106,7 +107,7 @@ pub struct FieldError {
 /// `unsupported_media_type` (415), `payload_too_large` (413), `unauthorized` (401),
 /// `invalid_token` (401), `token_expired` (401), `invalid_credentials` (401),
 /// `invalid_refresh_token` (401), `refresh_token_reused` (401), `account_disabled` (403),
-/// `forbidden` (403), `not_found` (404), `method_not_allowed` (405), `conflict` (409),
+/// `forbidden` (403), `thread_locked` (403: the thread accepts no new posts or edits), `not_found` (404), `method_not_allowed` (405), `conflict` (409),
 /// `service_unavailable` (503, with `Retry-After`), `internal_error` (500).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({

@@ -4,14 +4,19 @@
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod error;
 pub mod extract;
+pub mod forums;
 pub mod health;
 pub mod middleware;
 pub mod openapi;
 pub mod pagination;
 pub mod policy;
+pub mod posts;
 pub mod routes_table;
+pub mod text;
+pub mod threads;
 pub mod users;
 
 use std::sync::Arc;
@@ -37,6 +42,8 @@ pub struct AppState {
     pub db: Db,
     /// Keys for access tokens.
     pub tokens: Arc<TokenKeys>,
+    /// Thread views not yet written to the database.
+    pub views: Arc<threads::views::ViewCounter>,
 }
 
 /// The settings key under which a generated JWT secret is kept.
@@ -90,6 +97,7 @@ impl AppState {
             config: Arc::new(config),
             db: Db::new(pool),
             tokens: Arc::new(tokens),
+            views: Arc::new(threads::views::ViewCounter::default()),
         })
     }
 }
@@ -97,7 +105,10 @@ impl AppState {
 /// Registers every API route; the OpenAPI paths are collected from the same calls.
 fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.configure(auth::http::routes)
-        .configure(users::http::routes);
+        .configure(users::http::routes)
+        .configure(forums::http::routes)
+        .configure(threads::http::routes)
+        .configure(posts::http::routes);
 }
 
 fn routes<T>(app: utoipa_actix_web::UtoipaApp<T>) -> utoipa_actix_web::UtoipaApp<T>

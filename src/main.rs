@@ -34,6 +34,8 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Fill an empty database with a small demo forum.
+    Demo,
     /// Print the OpenAPI document (or write it to a file).
     Openapi {
         /// Write to this file instead of standard output.
@@ -111,6 +113,11 @@ fn run(command: Command, config: Config) -> Result<(), String> {
             Ok(())
         }
         Command::Admin { command } => admin(&state, command),
+        Command::Demo => {
+            let mut conn = state.db.pool().get().map_err(|e| e.to_string())?;
+            println!("{}", gloss::demo::fill(&mut conn)?);
+            Ok(())
+        }
         Command::Openapi { .. } => unreachable!("handled before the database is opened"),
     }
 }
@@ -123,7 +130,20 @@ fn serve(state: AppState) -> Result<(), String> {
         database = %redact_url(&state.config.database_url),
         "Gloss serving; API docs at http://{bind}/docs/"
     );
+    let flush_every = state.config.view_flush_interval;
     actix_web::rt::System::new().block_on(async move {
+        // Thread views are buffered in memory and written in batches, and once more at shutdown.
+        let flusher_state = state.clone();
+        actix_web::rt::spawn(async move {
+            let mut tick = actix_web::rt::time::interval(flush_every);
+            loop {
+                tick.tick().await;
+                if let Err(e) = flusher_state.views.flush(&flusher_state.db).await {
+                    tracing::warn!(error = %e, "could not write thread views; keeping them for the next try");
+                }
+            }
+        });
+        let shutdown_state = state.clone();
         let mut server = HttpServer::new(move || build_app(state.clone()))
             .shutdown_timeout(30)
             .bind(&bind)
@@ -136,6 +156,10 @@ fn serve(state: AppState) -> Result<(), String> {
             .run()
             .await
             .map_err(|e| format!("server error: {e}"))?;
+        match shutdown_state.views.flush(&shutdown_state.db).await {
+            Ok(n) => tracing::info!(threads = n, "wrote buffered thread views"),
+            Err(e) => tracing::error!(error = %e, "could not write buffered thread views at shutdown"),
+        }
         tracing::info!("Gloss stopped");
         Ok(())
     })

@@ -1,9 +1,28 @@
 //! Who may do what. Every permission decision lives here, as plain functions over the actor and
 //! the thing acted on, so each rule can be read, and tested, in one place.
+//!
+//! Guests read. Members write their own things. Moderators moderate content. Admins also
+//! administer forums and accounts. A decision that depends on what exists answers 404 for what the
+//! actor may not even see (a deleted thread, to a member), and 403 for what they see but may not touch.
 
 use crate::auth::AuthUser;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorKind};
+use crate::posts::db::PostRow;
+use crate::threads::db::ThreadRow;
 use crate::users::Role;
+
+/// Whether the actor moderates content (moderators and admins).
+pub fn is_moderator(actor: Option<&AuthUser>) -> bool {
+    actor.is_some_and(|a| a.role >= Role::Moderator)
+}
+
+fn require_moderator(actor: &AuthUser) -> Result<(), ApiError> {
+    if is_moderator(Some(actor)) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("only moderators may do this"))
+    }
+}
 
 /// Listing accounts with private fields, changing roles and banning: admins only.
 pub fn can_administer_users(actor: &AuthUser) -> Result<(), ApiError> {
@@ -21,6 +40,149 @@ pub fn can_change_role_or_ban(actor: &AuthUser, target_id: i64) -> Result<(), Ap
     if actor.id == target_id {
         return Err(ApiError::forbidden(
             "admins cannot change their own role or ban themselves",
+        ));
+    }
+    Ok(())
+}
+
+/// Creating, editing, reordering and deleting forums, prefixes and fields: admins only.
+pub fn can_manage_forums(actor: &AuthUser) -> Result<(), ApiError> {
+    if actor.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("only admins may manage forums"))
+    }
+}
+
+/// Whether deleted threads and posts are visible to the actor (moderators only).
+pub fn can_see_deleted(actor: Option<&AuthUser>) -> bool {
+    is_moderator(actor)
+}
+
+/// Reading a thread: everyone, unless it is deleted (then moderators only; others get 404).
+pub fn can_view_thread(actor: Option<&AuthUser>, thread: &ThreadRow) -> Result<(), ApiError> {
+    if thread.is_deleted() && !can_see_deleted(actor) {
+        return Err(ApiError::not_found("no such thread"));
+    }
+    Ok(())
+}
+
+/// Reading a post's content: as its thread, and a deleted post only by moderators.
+pub fn can_view_post(
+    actor: Option<&AuthUser>,
+    post: &PostRow,
+    thread: &ThreadRow,
+) -> Result<(), ApiError> {
+    can_view_thread(actor, thread)?;
+    if post.is_deleted() && !can_see_deleted(actor) {
+        return Err(ApiError::not_found("no such post"));
+    }
+    Ok(())
+}
+
+/// Replying: any signed-in member in a visible thread that is not locked; moderators also in
+/// locked threads.
+pub fn can_reply(actor: &AuthUser, thread: &ThreadRow) -> Result<(), ApiError> {
+    can_view_thread(Some(actor), thread)?;
+    if thread.locked && !is_moderator(Some(actor)) {
+        return Err(ApiError::new(
+            ErrorKind::ThreadLocked,
+            "this thread is locked: it accepts no new posts",
+        ));
+    }
+    Ok(())
+}
+
+/// Editing a thread's title, prefix and fields: its author while it is not locked, or a moderator.
+pub fn can_edit_thread(actor: &AuthUser, thread: &ThreadRow) -> Result<(), ApiError> {
+    can_view_thread(Some(actor), thread)?;
+    if is_moderator(Some(actor)) {
+        return Ok(());
+    }
+    if thread.user_id != actor.id {
+        return Err(ApiError::forbidden(
+            "only the thread's author or a moderator may edit it",
+        ));
+    }
+    if thread.locked {
+        return Err(ApiError::new(
+            ErrorKind::ThreadLocked,
+            "this thread is locked: it cannot be edited",
+        ));
+    }
+    Ok(())
+}
+
+/// Deleting a thread: a moderator, or its author while nobody has replied.
+pub fn can_delete_thread(actor: &AuthUser, thread: &ThreadRow) -> Result<(), ApiError> {
+    can_view_thread(Some(actor), thread)?;
+    if is_moderator(Some(actor)) {
+        return Ok(());
+    }
+    if thread.user_id != actor.id {
+        return Err(ApiError::forbidden(
+            "only the thread's author or a moderator may delete it",
+        ));
+    }
+    if thread.reply_count > 0 || thread.locked {
+        return Err(ApiError::forbidden(
+            "a thread with replies (or a locked one) can only be deleted by a moderator",
+        ));
+    }
+    Ok(())
+}
+
+/// Locking, sticking, moving, restoring: moderators.
+pub fn can_moderate(actor: &AuthUser) -> Result<(), ApiError> {
+    require_moderator(actor)
+}
+
+/// Editing a post: its author while the thread is not locked and the post not deleted, or a moderator.
+pub fn can_edit_post(actor: &AuthUser, post: &PostRow, thread: &ThreadRow) -> Result<(), ApiError> {
+    can_view_post(Some(actor), post, thread)?;
+    if is_moderator(Some(actor)) {
+        return Ok(());
+    }
+    if post.user_id != actor.id {
+        return Err(ApiError::forbidden(
+            "only the post's author or a moderator may edit it",
+        ));
+    }
+    if thread.locked {
+        return Err(ApiError::new(
+            ErrorKind::ThreadLocked,
+            "this thread is locked: its posts cannot be edited",
+        ));
+    }
+    Ok(())
+}
+
+/// Deleting a post: its author while the thread is not locked, or a moderator. The first post is
+/// the thread itself and goes with it.
+pub fn can_delete_post(
+    actor: &AuthUser,
+    post: &PostRow,
+    thread: &ThreadRow,
+) -> Result<(), ApiError> {
+    can_view_post(Some(actor), post, thread)?;
+    if post.position == 1 {
+        return Err(ApiError::new(
+            ErrorKind::Conflict,
+            "the first post is the thread itself: delete the thread instead",
+        ));
+    }
+    if is_moderator(Some(actor)) {
+        return Ok(());
+    }
+    if post.user_id != actor.id {
+        return Err(ApiError::forbidden(
+            "only the post's author or a moderator may delete it",
+        ));
+    }
+    if thread.locked {
+        return Err(ApiError::new(
+            ErrorKind::ThreadLocked,
+            "this thread is locked: its posts cannot be deleted",
         ));
     }
     Ok(())
@@ -45,5 +207,11 @@ mod tests {
     fn an_admin_cannot_change_their_own_role() {
         assert!(can_change_role_or_ban(&actor(1, Role::Admin), 2).is_ok());
         assert!(can_change_role_or_ban(&actor(1, Role::Admin), 1).is_err());
+    }
+
+    #[test]
+    fn only_admins_manage_forums() {
+        assert!(can_manage_forums(&actor(1, Role::Admin)).is_ok());
+        assert!(can_manage_forums(&actor(1, Role::Moderator)).is_err());
     }
 }

@@ -21,6 +21,9 @@ diesel::table! {
         disabled -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        message_count -> BigInt,
+        reaction_score -> BigInt,
+        avatar_url -> Nullable<Text>,
     }
 }
 
@@ -37,5 +40,131 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    forums (id) {
+        id -> BigInt,
+        parent_id -> Nullable<BigInt>,
+        kind -> Text,
+        title -> Text,
+        slug -> Text,
+        description -> Nullable<Text>,
+        position -> Integer,
+        thread_count -> BigInt,
+        post_count -> BigInt,
+        last_post_id -> Nullable<BigInt>,
+        last_thread_id -> Nullable<BigInt>,
+        last_post_user_id -> Nullable<BigInt>,
+        last_post_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    thread_prefixes (id) {
+        id -> BigInt,
+        forum_id -> BigInt,
+        label -> Text,
+        position -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    thread_fields (id) {
+        id -> BigInt,
+        forum_id -> BigInt,
+        key -> Text,
+        label -> Text,
+        description -> Nullable<Text>,
+        field_type -> Text,
+        options -> Nullable<Text>,
+        required -> Bool,
+        position -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    threads (id) {
+        id -> BigInt,
+        forum_id -> BigInt,
+        user_id -> BigInt,
+        title -> Text,
+        prefix_id -> Nullable<BigInt>,
+        reply_count -> BigInt,
+        view_count -> BigInt,
+        last_position -> BigInt,
+        first_post_id -> Nullable<BigInt>,
+        last_post_id -> Nullable<BigInt>,
+        last_post_user_id -> Nullable<BigInt>,
+        last_post_at -> Timestamp,
+        sticky -> Bool,
+        locked -> Bool,
+        deleted_at -> Nullable<Timestamp>,
+        deleted_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    thread_field_values (thread_id, field_id) {
+        thread_id -> BigInt,
+        field_id -> BigInt,
+        value_text -> Text,
+        value_number -> Nullable<Double>,
+    }
+}
+
+diesel::table! {
+    posts (id) {
+        id -> BigInt,
+        thread_id -> BigInt,
+        user_id -> BigInt,
+        position -> BigInt,
+        body -> Text,
+        body_html -> Text,
+        body_text -> Text,
+        revision -> Integer,
+        edit_count -> Integer,
+        edited_at -> Nullable<Timestamp>,
+        edited_by -> Nullable<BigInt>,
+        deleted_at -> Nullable<Timestamp>,
+        deleted_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    post_revisions (id) {
+        id -> BigInt,
+        post_id -> BigInt,
+        revision -> Integer,
+        body -> Text,
+        body_text -> Text,
+        editor_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(server_settings, users, refresh_tokens);
+diesel::joinable!(thread_prefixes -> forums (forum_id));
+diesel::joinable!(thread_fields -> forums (forum_id));
+diesel::joinable!(threads -> forums (forum_id));
+diesel::joinable!(thread_field_values -> threads (thread_id));
+diesel::joinable!(thread_field_values -> thread_fields (field_id));
+diesel::joinable!(posts -> threads (thread_id));
+diesel::joinable!(post_revisions -> posts (post_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    server_settings,
+    users,
+    refresh_tokens,
+    forums,
+    thread_prefixes,
+    thread_fields,
+    threads,
+    thread_field_values,
+    posts,
+    post_revisions,
+);

@@ -23,6 +23,9 @@ pub struct User {
     pub disabled: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub message_count: i64,
+    pub reaction_score: i64,
+    pub avatar_url: Option<String>,
 }
 
 impl User {
@@ -199,4 +202,19 @@ pub fn list(conn: &mut DbConn, offset: i64, limit: i64) -> QueryResult<(Vec<User
         .select(select())
         .load(conn)?;
     Ok((items, total))
+}
+
+/// The acting member, refused when the account has since been disabled (access tokens outlive a
+/// ban by at most their lifetime; every write checks).
+pub fn require_active(conn: &mut DbConn, id: i64) -> Result<User, crate::error::ApiError> {
+    use crate::error::{ApiError, ErrorKind};
+    let user = find(conn, id)?
+        .ok_or_else(|| ApiError::new(ErrorKind::InvalidToken, "the account no longer exists"))?;
+    if user.disabled {
+        return Err(ApiError::new(
+            ErrorKind::AccountDisabled,
+            "this account is disabled",
+        ));
+    }
+    Ok(user)
 }

@@ -1,5 +1,6 @@
 //! Members: accounts, profiles and roles.
 
+pub mod cards;
 pub mod db;
 pub mod http;
 

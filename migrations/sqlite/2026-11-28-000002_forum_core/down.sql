@@ -1,0 +1,10 @@
+DROP TABLE post_revisions;
+DROP TABLE posts;
+DROP TABLE thread_field_values;
+DROP TABLE threads;
+DROP TABLE thread_fields;
+DROP TABLE thread_prefixes;
+DROP TABLE forums;
+ALTER TABLE users DROP COLUMN avatar_url;
+ALTER TABLE users DROP COLUMN reaction_score;
+ALTER TABLE users DROP COLUMN message_count;

@@ -1,0 +1,239 @@
+//! Posts and their revisions in the database.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::{post_revisions, posts, threads, users};
+use crate::db::{now, DbConn, MultiBackend};
+use crate::forums::db as forum_db;
+use crate::threads::db::ThreadRow;
+
+/// A row of `posts`.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = posts)]
+pub struct PostRow {
+    pub id: i64,
+    pub thread_id: i64,
+    pub user_id: i64,
+    pub position: i64,
+    pub body: String,
+    pub body_html: String,
+    pub body_text: String,
+    pub revision: i32,
+    pub edit_count: i32,
+    pub edited_at: Option<NaiveDateTime>,
+    pub edited_by: Option<i64>,
+    pub deleted_at: Option<NaiveDateTime>,
+    pub deleted_by: Option<i64>,
+    pub created_at: NaiveDateTime,
+}
+
+impl PostRow {
+    /// Whether the post is soft-deleted.
+    pub fn is_deleted(&self) -> bool {
+        self.deleted_at.is_some()
+    }
+}
+
+/// A row of `post_revisions`: one version of a post's body.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = post_revisions)]
+pub struct RevisionRow {
+    pub id: i64,
+    pub post_id: i64,
+    pub revision: i32,
+    pub body: String,
+    pub body_text: String,
+    pub editor_id: i64,
+    pub created_at: NaiveDateTime,
+}
+
+/// A rendered body, ready to store.
+#[derive(Debug, Clone)]
+pub struct NewPostContent<'a> {
+    pub body: &'a str,
+    pub body_html: &'a str,
+    pub body_text: &'a str,
+}
+
+fn select() -> <PostRow as Selectable<MultiBackend>>::SelectExpression {
+    <PostRow as Selectable<MultiBackend>>::construct_selection()
+}
+
+/// One post.
+pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<PostRow>> {
+    posts::table
+        .find(id)
+        .select(select())
+        .first(conn)
+        .optional()
+}
+
+/// Appends a post at the thread's next position and records its first revision. Thread counters
+/// follow; forum and member counters are the caller's (they differ for a thread's first post).
+pub fn append(
+    conn: &mut DbConn,
+    thread: &ThreadRow,
+    user_id: i64,
+    content: &NewPostContent,
+    at: NaiveDateTime,
+) -> QueryResult<PostRow> {
+    // Claim the position by incrementing the thread's counter first: this takes the thread's row
+    // lock, so concurrent replies get distinct positions.
+    let position: i64 = diesel::update(threads::table.find(thread.id))
+        .set(threads::last_position.eq(threads::last_position + 1))
+        .returning(threads::last_position)
+        .get_result(conn)?;
+    let post: PostRow = diesel::insert_into(posts::table)
+        .values((
+            posts::thread_id.eq(thread.id),
+            posts::user_id.eq(user_id),
+            posts::position.eq(position),
+            posts::body.eq(content.body),
+            posts::body_html.eq(content.body_html),
+            posts::body_text.eq(content.body_text),
+            posts::created_at.eq(at),
+        ))
+        .returning(select())
+        .get_result(conn)?;
+    diesel::insert_into(post_revisions::table)
+        .values((
+            post_revisions::post_id.eq(post.id),
+            post_revisions::revision.eq(1),
+            post_revisions::body.eq(content.body),
+            post_revisions::body_text.eq(content.body_text),
+            post_revisions::editor_id.eq(user_id),
+            post_revisions::created_at.eq(at),
+        ))
+        .execute(conn)?;
+    let reply = if position > 1 { 1 } else { 0 };
+    diesel::update(threads::table.find(thread.id))
+        .set((
+            threads::reply_count.eq(threads::reply_count + reply),
+            threads::last_post_id.eq(Some(post.id)),
+            threads::last_post_user_id.eq(Some(user_id)),
+            threads::last_post_at.eq(at),
+        ))
+        .execute(conn)?;
+    diesel::update(users::table.find(user_id))
+        .set(users::message_count.eq(users::message_count + 1))
+        .execute(conn)?;
+    Ok(post)
+}
+
+/// Adds a reply to a thread with every counter, in one transaction.
+pub fn reply(
+    conn: &mut DbConn,
+    thread: &ThreadRow,
+    user_id: i64,
+    content: &NewPostContent,
+) -> QueryResult<PostRow> {
+    conn.transaction(|conn| {
+        let t = now();
+        let post = append(conn, thread, user_id, content, t)?;
+        forum_db::count_new_post(conn, thread.forum_id, thread.id, post.id, user_id, t, false)?;
+        Ok(post)
+    })
+}
+
+/// The posts of a thread at positions `from..=to`: one index range scan on (thread, position),
+/// so that page 5,000 costs what page 1 does.
+pub fn range(conn: &mut DbConn, thread_id: i64, from: i64, to: i64) -> QueryResult<Vec<PostRow>> {
+    posts::table
+        .filter(posts::thread_id.eq(thread_id))
+        .filter(posts::position.between(from, to))
+        .order(posts::position.asc())
+        .select(select())
+        .load(conn)
+}
+
+/// Records an edit: the new body becomes the next revision.
+pub fn edit(
+    conn: &mut DbConn,
+    post: &PostRow,
+    editor_id: i64,
+    content: &NewPostContent,
+) -> QueryResult<PostRow> {
+    conn.transaction(|conn| {
+        let t = now();
+        let revision = post.revision + 1;
+        diesel::insert_into(post_revisions::table)
+            .values((
+                post_revisions::post_id.eq(post.id),
+                post_revisions::revision.eq(revision),
+                post_revisions::body.eq(content.body),
+                post_revisions::body_text.eq(content.body_text),
+                post_revisions::editor_id.eq(editor_id),
+                post_revisions::created_at.eq(t),
+            ))
+            .execute(conn)?;
+        diesel::update(posts::table.find(post.id))
+            .set((
+                posts::body.eq(content.body),
+                posts::body_html.eq(content.body_html),
+                posts::body_text.eq(content.body_text),
+                posts::revision.eq(revision),
+                posts::edit_count.eq(posts::edit_count + 1),
+                posts::edited_at.eq(Some(t)),
+                posts::edited_by.eq(Some(editor_id)),
+            ))
+            .returning(select())
+            .get_result(conn)
+    })
+}
+
+/// Every version of a post, oldest first.
+pub fn revisions(conn: &mut DbConn, post_id: i64) -> QueryResult<Vec<RevisionRow>> {
+    post_revisions::table
+        .filter(post_revisions::post_id.eq(post_id))
+        .order(post_revisions::revision.asc())
+        .select(RevisionRow::as_select())
+        .load(conn)
+}
+
+/// Soft-deletes or restores a post; thread, forum and author counters follow in the same transaction.
+pub fn set_deleted(
+    conn: &mut DbConn,
+    post: &PostRow,
+    thread: &ThreadRow,
+    by: i64,
+    deleted: bool,
+) -> QueryResult<PostRow> {
+    conn.transaction(|conn| {
+        let t = now();
+        diesel::update(posts::table.find(post.id))
+            .set((
+                posts::deleted_at.eq(deleted.then_some(t)),
+                posts::deleted_by.eq(deleted.then_some(by)),
+            ))
+            .execute(conn)?;
+        crate::threads::db::recount(conn, thread.id)?;
+        forum_db::recount(conn, thread.forum_id)?;
+        crate::threads::db::recount_users(conn, &[post.user_id])?;
+        posts::table.find(post.id).select(select()).first(conn)
+    })
+}
+
+/// The newest visible posts (in visible threads) with an id below `before`, optionally by one member.
+pub fn latest(
+    conn: &mut DbConn,
+    user_id: Option<i64>,
+    before: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<PostRow>> {
+    let mut q = posts::table
+        .inner_join(threads::table)
+        .filter(posts::deleted_at.is_null())
+        .filter(threads::deleted_at.is_null())
+        .into_boxed::<MultiBackend>();
+    if let Some(u) = user_id {
+        q = q.filter(posts::user_id.eq(u));
+    }
+    if let Some(b) = before {
+        q = q.filter(posts::id.lt(b));
+    }
+    q.order(posts::id.desc())
+        .limit(limit)
+        .select(select())
+        .load(conn)
+}

@@ -1,0 +1,559 @@
+//! `/threads/{id}/posts`, `/posts`: reading a thread page by page, replying, editing, deleting.
+
+use actix_web::{delete, get, http::header, patch, post, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::db::{self as post_db, NewPostContent, PostRow};
+use crate::auth::{AuthUser, MaybeUser};
+use crate::db::DbConn;
+use crate::error::{ApiError, Problem, Validator};
+use crate::extract::{Json, Query};
+use crate::pagination::{
+    CursorPage, CursorParams, Page, PageParams, DEFAULT_PER_PAGE, MAX_PER_PAGE,
+};
+use crate::policy;
+use crate::text;
+use crate::threads::db::{self as thread_db, ThreadRow};
+use crate::users::cards::{load_users, unknown_ref, AuthorCard, UserRef};
+use crate::users::db as user_db;
+use crate::users::http::utc;
+use crate::AppState;
+
+/// The largest post body, in characters.
+pub const MAX_BODY_CHARS: usize = 50_000;
+
+/// A post. For a deleted post seen by a member (a tombstone keeping its position), `body`,
+/// `body_html` and `body_text` are `null`; moderators see them.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"id": 145, "thread_id": 9, "position": 1,
+    "author": {"id": 1, "username": "saif", "display_name": "Saif", "avatar_url": null, "role": "member",
+               "rank_title": "Senior Member", "joined_at": "2024-01-24T09:30:00Z", "message_count": 16995, "reaction_score": 8155},
+    "body": "China's Xi vows **greater support** for Russia.", "body_html": "<p>China's Xi vows <strong>greater support</strong> for Russia.</p>\n",
+    "body_text": "China's Xi vows greater support for Russia.", "revision": 1, "edit_count": 0, "edited_at": null,
+    "created_at": "2025-07-16T09:00:00Z", "deleted": false}))]
+pub struct Post {
+    pub id: i64,
+    pub thread_id: i64,
+    /// 1 for the first post, then 2, 3, …; stable for the life of the thread.
+    pub position: i64,
+    pub author: AuthorCard,
+    /// The Markdown as written.
+    pub body: Option<String>,
+    /// Rendered, sanitized HTML.
+    pub body_html: Option<String>,
+    /// The plain text a reader sees: what annotation offsets count in.
+    pub body_text: Option<String>,
+    /// The current revision number (1 until the first edit).
+    pub revision: i32,
+    pub edit_count: i32,
+    pub edited_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub deleted: bool,
+}
+
+/// A post and where it sits in its thread.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PostInThread {
+    #[serde(flatten)]
+    pub post: Post,
+    /// The page of the thread that holds the post, at `per_page`.
+    pub page: i64,
+    /// The page size `page` was computed with.
+    pub per_page: u32,
+}
+
+/// One version of a post.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Revision {
+    /// 1 for the original; each edit adds one.
+    pub revision: i32,
+    pub body: String,
+    pub body_text: String,
+    /// Who wrote this version (the author, or a moderator who edited it).
+    pub editor: UserRef,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Every version of a post, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RevisionList {
+    pub items: Vec<Revision>,
+}
+
+/// A reply, or a new body for a post.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"body": "Beijing has long sought to present the SCO as a counterweight."}))]
+pub struct PostInput {
+    /// Markdown, 1 to 50,000 characters.
+    pub body: String,
+}
+
+/// Which page size to locate a post with.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct LocateParams {
+    /// The page size the client reads the thread with (default 20, at most 100).
+    #[param(minimum = 1, maximum = 100, example = 20)]
+    pub per_page: Option<u32>,
+}
+
+/// Records an error unless the body is 1 to 50,000 characters and not blank.
+pub fn validate_body(v: &mut Validator, field: &str, body: &str) {
+    v.check(!body.trim().is_empty(), field, "must not be empty");
+    v.check(
+        body.chars().count() <= MAX_BODY_CHARS,
+        field,
+        format!("must be at most {MAX_BODY_CHARS} characters"),
+    );
+}
+
+/// Builds API posts from rows: the author cards of the whole list come from one query.
+pub fn build_posts(
+    conn: &mut DbConn,
+    rows: Vec<PostRow>,
+    viewer: Option<&AuthUser>,
+) -> Result<Vec<Post>, ApiError> {
+    let ids: Vec<i64> = rows.iter().map(|p| p.user_id).collect();
+    let users = load_users(conn, &ids)?;
+    let see_deleted = policy::can_see_deleted(viewer);
+    Ok(rows
+        .into_iter()
+        .map(|p| {
+            let hidden = p.is_deleted() && !see_deleted;
+            let author = users
+                .get(&p.user_id)
+                .map(AuthorCard::from)
+                .unwrap_or_else(|| {
+                    let r = unknown_ref(p.user_id);
+                    AuthorCard {
+                        id: r.id,
+                        username: r.username,
+                        display_name: None,
+                        avatar_url: None,
+                        role: crate::users::Role::Member,
+                        rank_title: String::new(),
+                        joined_at: utc(p.created_at),
+                        message_count: 0,
+                        reaction_score: 0,
+                    }
+                });
+            Post {
+                id: p.id,
+                thread_id: p.thread_id,
+                position: p.position,
+                author,
+                deleted: p.is_deleted(),
+                body: (!hidden).then_some(p.body),
+                body_html: (!hidden).then_some(p.body_html),
+                body_text: (!hidden).then_some(p.body_text),
+                revision: p.revision,
+                edit_count: p.edit_count,
+                edited_at: p.edited_at.map(utc),
+                created_at: utc(p.created_at),
+            }
+        })
+        .collect())
+}
+
+fn thread_or_404(conn: &mut DbConn, id: i64) -> Result<ThreadRow, ApiError> {
+    thread_db::find(conn, id)?.ok_or_else(|| ApiError::not_found(format!("no thread has id {id}")))
+}
+
+fn post_and_thread(conn: &mut DbConn, id: i64) -> Result<(PostRow, ThreadRow), ApiError> {
+    let post = post_db::find(conn, id)?
+        .ok_or_else(|| ApiError::not_found(format!("no post has id {id}")))?;
+    let thread = thread_or_404(conn, post.thread_id)?;
+    Ok((post, thread))
+}
+
+/// One page of a thread's posts, in position order, with author cards.
+///
+/// Page N holds positions (N-1)*per_page+1 ..= N*per_page and is read by an index range on
+/// (thread, position): reading the last page of a 100,000-post thread costs what page 1 does, and
+/// the number of queries does not depend on the page size. Deleted posts keep their position as
+/// tombstones.
+#[utoipa::path(
+    tag = "posts",
+    params(("thread_id" = i64, Path, description = "Thread id", example = 9), PageParams),
+    responses(
+        (status = 200, description = "A page of posts; `total` counts positions (tombstones included)", body = Page<Post>),
+        (status = 404, description = "No such thread", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid page parameters", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/threads/{thread_id}/posts")]
+pub async fn list_posts(
+    state: web::Data<AppState>,
+    viewer: MaybeUser,
+    path: web::Path<i64>,
+    query: Query<PageParams>,
+) -> Result<web::Json<Page<Post>>, ApiError> {
+    let id = path.into_inner();
+    let page = query.0.validate()?;
+    let result = state
+        .db
+        .run(move |conn| {
+            let thread = thread_or_404(conn, id)?;
+            policy::can_view_thread(viewer.0.as_ref(), &thread)?;
+            let from = page.offset() + 1;
+            let rows = post_db::range(conn, id, from, from + page.limit() - 1)?;
+            let items = build_posts(conn, rows, viewer.0.as_ref())?;
+            Ok(page.page(items, thread.last_position))
+        })
+        .await?;
+    Ok(web::Json(result))
+}
+
+/// Reply to a thread.
+#[utoipa::path(
+    tag = "posts",
+    security(("bearer_auth" = [])),
+    params(("thread_id" = i64, Path, description = "Thread id", example = 9)),
+    request_body = PostInput,
+    responses(
+        (status = 201, description = "The new post", body = Post, headers(("Location" = String, description = "The new post"))),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The thread is locked (`thread_locked`) or the account disabled", body = Problem, content_type = "application/problem+json",
+         example = json!({"type": "urn:gloss:problem:thread_locked", "title": "Thread locked", "status": 403,
+             "detail": "this thread is locked: it accepts no new posts", "code": "thread_locked", "errors": []})),
+        (status = 404, description = "No such thread", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/threads/{thread_id}/posts")]
+pub async fn create_post(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<i64>,
+    body: Json<PostInput>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let req = body.0;
+    let mut v = Validator::new();
+    validate_body(&mut v, "body", &req.body);
+    v.finish()?;
+    let rendered = text::render(&req.body);
+    let post = state
+        .db
+        .run(move |conn| {
+            let thread = thread_or_404(conn, id)?;
+            policy::can_reply(&user, &thread)?;
+            user_db::require_active(conn, user.id)?;
+            let row = post_db::reply(
+                conn,
+                &thread,
+                user.id,
+                &NewPostContent {
+                    body: &req.body,
+                    body_html: &rendered.html,
+                    body_text: &rendered.text,
+                },
+            )?;
+            build_posts(conn, vec![row], Some(&user))?
+                .pop()
+                .ok_or_else(|| ApiError::internal("post vanished"))
+        })
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1/posts/{}", post.id)))
+        .json(post))
+}
+
+/// One post, and the page of its thread it sits on.
+#[utoipa::path(
+    tag = "posts",
+    params(("post_id" = i64, Path, description = "Post id", example = 146), LocateParams),
+    responses(
+        (status = 200, description = "The post", body = PostInThread),
+        (status = 404, description = "No such post (or deleted)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid per_page", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/posts/{post_id}")]
+pub async fn get_post(
+    state: web::Data<AppState>,
+    viewer: MaybeUser,
+    path: web::Path<i64>,
+    query: Query<LocateParams>,
+) -> Result<web::Json<PostInThread>, ApiError> {
+    let id = path.into_inner();
+    let per_page = query.0.per_page.unwrap_or(DEFAULT_PER_PAGE);
+    Validator::new()
+        .check(
+            (1..=MAX_PER_PAGE).contains(&per_page),
+            "per_page",
+            format!("must be between 1 and {MAX_PER_PAGE}"),
+        )
+        .finish()?;
+    let post = state
+        .db
+        .run(move |conn| {
+            let (post, thread) = post_and_thread(conn, id)?;
+            policy::can_view_post(viewer.0.as_ref(), &post, &thread)?;
+            build_posts(conn, vec![post], viewer.0.as_ref())?
+                .pop()
+                .ok_or_else(|| ApiError::internal("post vanished"))
+        })
+        .await?;
+    let page = (post.position - 1) / per_page as i64 + 1;
+    Ok(web::Json(PostInThread {
+        post,
+        page,
+        per_page,
+    }))
+}
+
+/// Edit a post: its author while the thread is not locked, or a moderator. The previous version is kept.
+#[utoipa::path(
+    tag = "posts",
+    security(("bearer_auth" = [])),
+    params(("post_id" = i64, Path, description = "Post id", example = 146)),
+    request_body = PostInput,
+    responses(
+        (status = 200, description = "The edited post", body = Post),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the author, or the thread is locked (`thread_locked`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such post", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/posts/{post_id}")]
+pub async fn edit_post(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<i64>,
+    body: Json<PostInput>,
+) -> Result<web::Json<Post>, ApiError> {
+    let id = path.into_inner();
+    let req = body.0;
+    let mut v = Validator::new();
+    validate_body(&mut v, "body", &req.body);
+    v.finish()?;
+    let rendered = text::render(&req.body);
+    let post = state
+        .db
+        .run(move |conn| {
+            let (post, thread) = post_and_thread(conn, id)?;
+            policy::can_edit_post(&user, &post, &thread)?;
+            user_db::require_active(conn, user.id)?;
+            let row = if post.body == req.body {
+                post
+            } else {
+                post_db::edit(
+                    conn,
+                    &post,
+                    user.id,
+                    &NewPostContent {
+                        body: &req.body,
+                        body_html: &rendered.html,
+                        body_text: &rendered.text,
+                    },
+                )?
+            };
+            build_posts(conn, vec![row], Some(&user))?
+                .pop()
+                .ok_or_else(|| ApiError::internal("post vanished"))
+        })
+        .await?;
+    Ok(web::Json(post))
+}
+
+/// Delete a post (soft; its position stays as a tombstone): its author, or a moderator.
+#[utoipa::path(
+    tag = "posts",
+    security(("bearer_auth" = [])),
+    params(("post_id" = i64, Path, description = "Post id", example = 146)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such post", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The first post: delete the thread instead", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/posts/{post_id}")]
+pub async fn delete_post(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    state
+        .db
+        .run(move |conn| {
+            let (post, thread) = post_and_thread(conn, id)?;
+            policy::can_delete_post(&user, &post, &thread)?;
+            user_db::require_active(conn, user.id)?;
+            if !post.is_deleted() {
+                post_db::set_deleted(conn, &post, &thread, user.id, true)?;
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Restore a deleted post (moderators).
+#[utoipa::path(
+    tag = "moderation",
+    security(("bearer_auth" = [])),
+    params(("post_id" = i64, Path, description = "Post id", example = 146)),
+    responses(
+        (status = 200, description = "The restored post", body = Post),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a moderator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such post", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/posts/{post_id}/restore")]
+pub async fn restore_post(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<i64>,
+) -> Result<web::Json<Post>, ApiError> {
+    policy::can_moderate(&user)?;
+    let id = path.into_inner();
+    let post = state
+        .db
+        .run(move |conn| {
+            let (post, thread) = post_and_thread(conn, id)?;
+            user_db::require_active(conn, user.id)?;
+            let row = if post.is_deleted() {
+                post_db::set_deleted(conn, &post, &thread, user.id, false)?
+            } else {
+                post
+            };
+            build_posts(conn, vec![row], Some(&user))?
+                .pop()
+                .ok_or_else(|| ApiError::internal("post vanished"))
+        })
+        .await?;
+    Ok(web::Json(post))
+}
+
+/// Every version of a post, with its editor and time.
+#[utoipa::path(
+    tag = "posts",
+    params(("post_id" = i64, Path, description = "Post id", example = 146)),
+    responses(
+        (status = 200, description = "The versions, oldest first", body = RevisionList),
+        (status = 404, description = "No such post", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/posts/{post_id}/revisions")]
+pub async fn list_revisions(
+    state: web::Data<AppState>,
+    viewer: MaybeUser,
+    path: web::Path<i64>,
+) -> Result<web::Json<RevisionList>, ApiError> {
+    let id = path.into_inner();
+    let items = state
+        .db
+        .run(move |conn| {
+            let (post, thread) = post_and_thread(conn, id)?;
+            policy::can_view_post(viewer.0.as_ref(), &post, &thread)?;
+            let rows = post_db::revisions(conn, id)?;
+            let editors: Vec<i64> = rows.iter().map(|r| r.editor_id).collect();
+            let users = load_users(conn, &editors)?;
+            Ok(rows
+                .into_iter()
+                .map(|r| Revision {
+                    revision: r.revision,
+                    editor: users
+                        .get(&r.editor_id)
+                        .map(UserRef::from)
+                        .unwrap_or_else(|| unknown_ref(r.editor_id)),
+                    body: r.body,
+                    body_text: r.body_text,
+                    created_at: utc(r.created_at),
+                })
+                .collect())
+        })
+        .await?;
+    Ok(web::Json(RevisionList { items }))
+}
+
+async fn feed(
+    state: &AppState,
+    viewer: Option<AuthUser>,
+    user_id: Option<i64>,
+    params: CursorParams,
+) -> Result<CursorPage<Post>, ApiError> {
+    let req = params.validate()?;
+    state
+        .db
+        .run(move |conn| {
+            let (rows, next_cursor) = req.split(
+                post_db::latest(conn, user_id, req.before, req.fetch())?,
+                |p| p.id,
+            );
+            let items = build_posts(conn, rows, viewer.as_ref())?;
+            Ok(CursorPage { items, next_cursor })
+        })
+        .await
+}
+
+/// The newest posts across all forums ("Latest Posts"; a feed: follow `next_cursor`).
+#[utoipa::path(
+    tag = "posts",
+    params(CursorParams),
+    responses(
+        (status = 200, description = "Newest posts first", body = CursorPage<Post>),
+        (status = 422, description = "Invalid cursor or limit", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/posts/latest")]
+pub async fn latest_posts(
+    state: web::Data<AppState>,
+    viewer: MaybeUser,
+    query: Query<CursorParams>,
+) -> Result<web::Json<CursorPage<Post>>, ApiError> {
+    Ok(web::Json(feed(&state, viewer.0, None, query.0).await?))
+}
+
+/// A member's posts, newest first (a feed: follow `next_cursor`).
+#[utoipa::path(
+    tag = "posts",
+    params(("username" = String, Path, description = "Username, case ignored", example = "saif"), CursorParams),
+    responses(
+        (status = 200, description = "Newest posts first", body = CursorPage<Post>),
+        (status = 404, description = "No such member", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid cursor or limit", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/users/{username}/posts")]
+pub async fn user_posts(
+    state: web::Data<AppState>,
+    viewer: MaybeUser,
+    path: web::Path<String>,
+    query: Query<CursorParams>,
+) -> Result<web::Json<CursorPage<Post>>, ApiError> {
+    let username = path.into_inner();
+    let user = state
+        .db
+        .run(move |conn| {
+            user_db::find_by_username(conn, &username)?
+                .ok_or_else(|| ApiError::not_found(format!("no member is named {username:?}")))
+        })
+        .await?;
+    Ok(web::Json(
+        feed(&state, viewer.0, Some(user.id), query.0).await?,
+    ))
+}
+
+/// The routes of this module (`/posts/latest` before `/posts/{post_id}`).
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(latest_posts)
+        .service(list_posts)
+        .service(create_post)
+        .service(get_post)
+        .service(edit_post)
+        .service(delete_post)
+        .service(restore_post)
+        .service(list_revisions)
+        .service(user_posts);
+}

@@ -1,0 +1,4 @@
+//! Posts: replies, page-based reading by position, edits with revisions, soft deletion.
+
+pub mod db;
+pub mod http;

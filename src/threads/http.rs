@@ -1,0 +1,788 @@
+//! `/forums/{id}/threads`, `/threads`: creating, listing, reading and moderating threads.
+
+use std::collections::{BTreeMap, HashMap};
+
+use actix_web::{delete, get, http::header, patch, post, put, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use diesel::Connection;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::db::{self as thread_db, FieldFilter, NewThread, ThreadFilter, ThreadRow};
+use crate::auth::{AuthUser, MaybeUser};
+use crate::db::DbConn;
+use crate::error::{ApiError, Problem, Validator};
+use crate::extract::{Json, Query};
+use crate::forums::db::{self as forum_db, FieldRow};
+use crate::forums::fields::{self, FieldType, FieldValue};
+use crate::pagination::{CursorPage, CursorParams, Page, PageParams};
+use crate::policy;
+use crate::posts::db::NewPostContent;
+use crate::posts::http::{build_posts, validate_body, Post};
+use crate::text;
+use crate::users::cards::{load_users, unknown_ref, UserRef};
+use crate::users::db as user_db;
+use crate::users::http::utc;
+use crate::AppState;
+
+/// A thread's prefix.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"id": 1, "label": "🇨🇳"}))]
+pub struct PrefixRef {
+    pub id: i64,
+    pub label: String,
+}
+
+/// The latest visible post of a thread.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ThreadLastPost {
+    pub post_id: i64,
+    pub author: UserRef,
+    pub posted_at: DateTime<Utc>,
+}
+
+/// A thread.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"id": 9, "forum_id": 2, "title": "China-Russia Strategic Partners",
+    "prefix": {"id": 1, "label": "🇨🇳"}, "fields": {"date_of_event": "2025-07-16"},
+    "author": {"id": 1, "username": "saif", "display_name": "Saif"}, "created_at": "2025-07-16T09:00:00Z",
+    "reply_count": 1, "view_count": 146, "post_positions": 2, "first_post_id": 145,
+    "last_post": {"post_id": 146, "author": {"id": 2, "username": "lin", "display_name": null},
+                  "posted_at": "2025-07-16T10:00:00Z"},
+    "sticky": false, "locked": false, "deleted": false}))]
+pub struct Thread {
+    pub id: i64,
+    pub forum_id: i64,
+    pub title: String,
+    pub prefix: Option<PrefixRef>,
+    /// Custom field values by key: numbers for `number` fields, strings otherwise (dates as `YYYY-MM-DD`).
+    pub fields: BTreeMap<String, FieldValue>,
+    pub author: UserRef,
+    pub created_at: DateTime<Utc>,
+    /// Visible replies (posts after the first).
+    pub reply_count: i64,
+    pub view_count: i64,
+    /// The highest post position: posts are numbered 1..=post_positions, deleted ones keeping
+    /// their place, so page N of `per_page` holds positions (N-1)*per_page+1 ..= N*per_page.
+    pub post_positions: i64,
+    pub first_post_id: Option<i64>,
+    pub last_post: Option<ThreadLastPost>,
+    pub sticky: bool,
+    pub locked: bool,
+    pub deleted: bool,
+}
+
+/// A thread with its first post, as created.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ThreadWithPost {
+    pub thread: Thread,
+    pub first_post: Post,
+}
+
+/// A new thread and its first post.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"title": "China-Russia Strategic Partners", "body": "China's Xi vows greater support for Russia in Lavrov meeting.",
+    "prefix_id": 1, "fields": {"date_of_event": "2025-07-16"}}))]
+pub struct CreateThread {
+    /// 1 to 200 characters.
+    pub title: String,
+    /// The first post, in Markdown (1 to 50,000 characters).
+    pub body: String,
+    /// One of the forum's prefixes.
+    #[serde(default)]
+    pub prefix_id: Option<i64>,
+    /// Values for the forum's custom fields, by key.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub fields: BTreeMap<String, serde_json::Value>,
+}
+
+fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// Changes to a thread: absent fields stay.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"title": "China-Russia strategic partnership"}))]
+pub struct UpdateThread {
+    pub title: Option<String>,
+    /// `null` removes the prefix.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>)]
+    pub prefix_id: Option<Option<i64>>,
+    /// The whole new set of field values (replaces the old set).
+    #[schema(value_type = Option<Object>)]
+    pub fields: Option<BTreeMap<String, serde_json::Value>>,
+}
+
+/// Where to move a thread.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"forum_id": 3}))]
+pub struct MoveThread {
+    pub forum_id: i64,
+}
+
+/// Narrowing a forum's thread list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ThreadListParams {
+    /// 1-based page number (default 1).
+    #[param(minimum = 1, example = 1)]
+    pub page: Option<u32>,
+    /// Items per page (default 20, at most 100).
+    #[param(minimum = 1, maximum = 100, example = 20)]
+    pub per_page: Option<u32>,
+    /// Only threads with this prefix.
+    pub prefix_id: Option<i64>,
+    /// Filter on this custom field (its key), with `eq`, `min` and/or `max`.
+    #[param(example = "date_of_event")]
+    pub field: Option<String>,
+    /// The field equals this value.
+    pub eq: Option<String>,
+    /// The field is at least this (dates and numbers compare as such).
+    #[param(example = "2025-07-01")]
+    pub min: Option<String>,
+    /// The field is at most this.
+    #[param(example = "2025-07-31")]
+    pub max: Option<String>,
+    /// Moderators: include deleted threads.
+    pub include_deleted: Option<bool>,
+}
+
+/// Builds API threads from rows, loading prefixes, field values and members in a fixed number of
+/// queries whatever the number of threads.
+pub fn build_threads(
+    conn: &mut DbConn,
+    rows: &[ThreadRow],
+    pending_views: impl Fn(i64) -> i64,
+) -> Result<Vec<Thread>, ApiError> {
+    let ids: Vec<i64> = rows.iter().map(|t| t.id).collect();
+    let prefix_ids: Vec<i64> = rows.iter().filter_map(|t| t.prefix_id).collect();
+    let mut forum_ids: Vec<i64> = rows.iter().map(|t| t.forum_id).collect();
+    forum_ids.sort_unstable();
+    forum_ids.dedup();
+    let user_ids: Vec<i64> = rows
+        .iter()
+        .flat_map(|t| std::iter::once(t.user_id).chain(t.last_post_user_id))
+        .collect();
+    let prefixes: HashMap<i64, String> = forum_db::prefixes_by_id(conn, &prefix_ids)?
+        .into_iter()
+        .map(|p| (p.id, p.label))
+        .collect();
+    let values = thread_db::field_values(conn, &ids)?;
+    let defs: HashMap<i64, FieldRow> = if values.is_empty() {
+        HashMap::new()
+    } else {
+        thread_db::field_defs_for(conn, &forum_ids)?
+            .into_iter()
+            .map(|f| (f.id, f))
+            .collect()
+    };
+    let users = load_users(conn, &user_ids)?;
+    let user_ref = |id: i64| {
+        users
+            .get(&id)
+            .map(UserRef::from)
+            .unwrap_or_else(|| unknown_ref(id))
+    };
+    Ok(rows
+        .iter()
+        .map(|t| Thread {
+            id: t.id,
+            forum_id: t.forum_id,
+            title: t.title.clone(),
+            prefix: t.prefix_id.and_then(|p| {
+                prefixes.get(&p).map(|label| PrefixRef {
+                    id: p,
+                    label: label.clone(),
+                })
+            }),
+            fields: values
+                .iter()
+                .filter(|v| v.thread_id == t.id)
+                .filter_map(|v| {
+                    defs.get(&v.field_id)
+                        .filter(|d| d.forum_id == t.forum_id)
+                        .map(|d| {
+                            (
+                                d.key.clone(),
+                                fields::to_api(d, &v.value_text, v.value_number),
+                            )
+                        })
+                })
+                .collect(),
+            author: user_ref(t.user_id),
+            created_at: utc(t.created_at),
+            reply_count: t.reply_count,
+            view_count: t.view_count + pending_views(t.id),
+            post_positions: t.last_position,
+            first_post_id: t.first_post_id,
+            last_post: t.last_post_id.map(|post_id| ThreadLastPost {
+                post_id,
+                author: user_ref(t.last_post_user_id.unwrap_or(t.user_id)),
+                posted_at: utc(t.last_post_at),
+            }),
+            sticky: t.sticky,
+            locked: t.locked,
+            deleted: t.is_deleted(),
+        })
+        .collect())
+}
+
+fn one(mut v: Vec<Thread>) -> Result<Thread, ApiError> {
+    v.pop()
+        .ok_or_else(|| ApiError::internal("thread vanished while being read"))
+}
+
+fn check_title(v: &mut Validator, title: &str) {
+    v.check(
+        (1..=200).contains(&title.trim().chars().count()),
+        "title",
+        "must be 1 to 200 characters",
+    );
+}
+
+/// Checks a prefix belongs to the forum.
+fn check_prefix(conn: &mut DbConn, forum_id: i64, prefix_id: i64) -> Result<(), ApiError> {
+    match forum_db::find_prefix(conn, prefix_id)? {
+        Some(p) if p.forum_id == forum_id => Ok(()),
+        _ => Err(ApiError::invalid_field(
+            "prefix_id",
+            "is not a prefix of this forum",
+        )),
+    }
+}
+
+/// Start a thread with its first post.
+///
+/// The thread, its first post, its field values and every counter are written in one transaction.
+#[utoipa::path(
+    tag = "threads",
+    security(("bearer_auth" = [])),
+    params(("forum_id" = i64, Path, description = "Forum id", example = 2)),
+    request_body = CreateThread,
+    responses(
+        (status = 201, description = "Created", body = ThreadWithPost, headers(("Location" = String, description = "The new thread"))),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Account disabled", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such forum", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields (each custom field named as `fields.<key>`)", body = Problem, content_type = "application/problem+json",
+         example = json!({"type": "urn:gloss:problem:validation_failed", "title": "Validation failed", "status": 422,
+             "detail": "fields.date_of_event: must be a date as YYYY-MM-DD", "code": "validation_failed",
+             "errors": [{"field": "fields.date_of_event", "message": "must be a date as YYYY-MM-DD"}]})),
+    )
+)]
+#[post("/forums/{forum_id}/threads")]
+pub async fn create_thread(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<i64>,
+    body: Json<CreateThread>,
+) -> Result<HttpResponse, ApiError> {
+    let forum_id = path.into_inner();
+    let req = body.0;
+    let mut v = Validator::new();
+    check_title(&mut v, &req.title);
+    validate_body(&mut v, "body", &req.body);
+    v.finish()?;
+    let rendered = text::render(&req.body);
+    let created = state
+        .db
+        .run(move |conn| {
+            let forum = forum_db::find(conn, forum_id)?
+                .ok_or_else(|| ApiError::not_found(format!("no forum has id {forum_id}")))?;
+            if forum.kind != "forum" {
+                return Err(ApiError::invalid_field(
+                    "forum_id",
+                    "threads are started in forums, not in categories",
+                ));
+            }
+            user_db::require_active(conn, user.id)?;
+            if let Some(p) = req.prefix_id {
+                check_prefix(conn, forum_id, p)?;
+            }
+            let defs = forum_db::fields(conn, forum_id)?;
+            let values = fields::check_values(&defs, &req.fields)?;
+            let (thread, post) = thread_db::create(
+                conn,
+                &NewThread {
+                    forum_id,
+                    user_id: user.id,
+                    title: req.title.trim(),
+                    prefix_id: req.prefix_id,
+                    fields: &values,
+                    first_post: NewPostContent {
+                        body: &req.body,
+                        body_html: &rendered.html,
+                        body_text: &rendered.text,
+                    },
+                },
+            )?;
+            let thread = one(build_threads(conn, &[thread], |_| 0)?)?;
+            let first_post = build_posts(conn, vec![post], Some(&user))?
+                .pop()
+                .ok_or_else(|| ApiError::internal("post vanished"))?;
+            Ok(ThreadWithPost { thread, first_post })
+        })
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("/api/v1/threads/{}", created.thread.id),
+        ))
+        .json(created))
+}
+
+/// A forum's threads: sticky first, then by last activity.
+///
+/// Filter by prefix, or by one custom field: `field=date_of_event&min=2025-07-01&max=2025-07-31`
+/// (dates compare as dates, numbers as numbers, other types as text).
+#[utoipa::path(
+    tag = "threads",
+    params(("forum_id" = i64, Path, description = "Forum id", example = 2), ThreadListParams),
+    responses(
+        (status = 200, description = "A page of threads", body = Page<Thread>),
+        (status = 404, description = "No such forum", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid parameters", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/forums/{forum_id}/threads")]
+pub async fn list_threads(
+    state: web::Data<AppState>,
+    viewer: MaybeUser,
+    path: web::Path<i64>,
+    query: Query<ThreadListParams>,
+) -> Result<web::Json<Page<Thread>>, ApiError> {
+    let forum_id = path.into_inner();
+    let q = query.0;
+    let page = PageParams {
+        page: q.page,
+        per_page: q.per_page,
+    }
+    .validate()?;
+    let include_deleted =
+        q.include_deleted.unwrap_or(false) && policy::can_see_deleted(viewer.0.as_ref());
+    let st = state.clone();
+    let result = state
+        .db
+        .run(move |conn| {
+            forum_db::find(conn, forum_id)?
+                .ok_or_else(|| ApiError::not_found(format!("no forum has id {forum_id}")))?;
+            let field = match &q.field {
+                None => {
+                    if q.eq.is_some() || q.min.is_some() || q.max.is_some() {
+                        return Err(ApiError::invalid_field(
+                            "field",
+                            "is required with eq, min or max",
+                        ));
+                    }
+                    None
+                }
+                Some(key) => {
+                    let defs = forum_db::fields(conn, forum_id)?;
+                    let def = defs.iter().find(|d| &d.key == key).ok_or_else(|| {
+                        ApiError::invalid_field("field", "is not a field of this forum")
+                    })?;
+                    let kind = FieldType::parse(&def.field_type).unwrap_or(FieldType::Text);
+                    // Values compare in stored form: check and normalize each bound like a value.
+                    let norm =
+                        |name: &str, raw: &Option<String>| -> Result<Option<String>, ApiError> {
+                            let Some(raw) = raw else { return Ok(None) };
+                            let json = match kind {
+                                FieldType::Number => {
+                                    raw.parse::<f64>().map(|n| serde_json::json!(n)).map_err(
+                                        |_| ApiError::invalid_field(name, "must be a number"),
+                                    )?
+                                }
+                                _ => serde_json::Value::String(raw.clone()),
+                            };
+                            match kind {
+                                FieldType::Text | FieldType::Choice | FieldType::Url
+                                    if name != "eq" =>
+                                {
+                                    Ok(Some(raw.clone()))
+                                }
+                                _ => fields::check_value(def, &json)
+                                    .map(|v| Some(v.value_text))
+                                    .map_err(|m| ApiError::invalid_field(name, m)),
+                            }
+                        };
+                    Some(FieldFilter {
+                        field_id: def.id,
+                        numeric: kind == FieldType::Number,
+                        eq: norm("eq", &q.eq)?,
+                        min: norm("min", &q.min)?,
+                        max: norm("max", &q.max)?,
+                    })
+                }
+            };
+            let filter = ThreadFilter {
+                prefix_id: q.prefix_id,
+                field,
+                include_deleted,
+            };
+            let (rows, total) =
+                thread_db::list_in_forum(conn, forum_id, &filter, page.offset(), page.limit())?;
+            let items = build_threads(conn, &rows, |id| st.views.pending(id))?;
+            Ok(page.page(items, total))
+        })
+        .await?;
+    Ok(web::Json(result))
+}
+
+/// One thread. Counts a view (buffered in memory, written in batches).
+#[utoipa::path(
+    tag = "threads",
+    params(("thread_id" = i64, Path, description = "Thread id", example = 9)),
+    responses(
+        (status = 200, description = "The thread", body = Thread),
+        (status = 404, description = "No such thread (or deleted)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/threads/{thread_id}")]
+pub async fn get_thread(
+    state: web::Data<AppState>,
+    viewer: MaybeUser,
+    path: web::Path<i64>,
+) -> Result<web::Json<Thread>, ApiError> {
+    let id = path.into_inner();
+    let st = state.clone();
+    let thread = state
+        .db
+        .run(move |conn| {
+            let row = thread_db::find(conn, id)?
+                .ok_or_else(|| ApiError::not_found(format!("no thread has id {id}")))?;
+            policy::can_view_thread(viewer.0.as_ref(), &row)?;
+            st.views.record(id);
+            one(build_threads(conn, &[row], |id| st.views.pending(id))?)
+        })
+        .await?;
+    Ok(web::Json(thread))
+}
+
+/// Edit a thread's title, prefix or fields: its author while not locked, or a moderator.
+#[utoipa::path(
+    tag = "threads",
+    security(("bearer_auth" = [])),
+    params(("thread_id" = i64, Path, description = "Thread id", example = 9)),
+    request_body = UpdateThread,
+    responses(
+        (status = 200, description = "The thread", body = Thread),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the author, or the thread is locked (`thread_locked`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such thread", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/threads/{thread_id}")]
+pub async fn update_thread(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<i64>,
+    body: Json<UpdateThread>,
+) -> Result<web::Json<Thread>, ApiError> {
+    let id = path.into_inner();
+    let req = body.0;
+    let mut v = Validator::new();
+    if let Some(t) = &req.title {
+        check_title(&mut v, t);
+    }
+    v.finish()?;
+    let st = state.clone();
+    let thread = state
+        .db
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                let row = thread_db::find(conn, id)?
+                    .ok_or_else(|| ApiError::not_found(format!("no thread has id {id}")))?;
+                policy::can_edit_thread(&user, &row)?;
+                user_db::require_active(conn, user.id)?;
+                if let Some(Some(p)) = req.prefix_id {
+                    check_prefix(conn, row.forum_id, p)?;
+                }
+                let values = match &req.fields {
+                    Some(f) => Some(fields::check_values(
+                        &forum_db::fields(conn, row.forum_id)?,
+                        f,
+                    )?),
+                    None => None,
+                };
+                let updated = thread_db::update(
+                    conn,
+                    id,
+                    req.title.as_deref().map(str::trim),
+                    req.prefix_id,
+                    values.as_deref(),
+                )?;
+                one(build_threads(conn, &[updated], |id| st.views.pending(id))?)
+            })
+        })
+        .await?;
+    Ok(web::Json(thread))
+}
+
+/// Delete a thread (soft): a moderator, or its author while nobody has replied.
+#[utoipa::path(
+    tag = "threads",
+    security(("bearer_auth" = [])),
+    params(("thread_id" = i64, Path, description = "Thread id", example = 9)),
+    responses(
+        (status = 204, description = "Deleted (moderators can still read and restore it)"),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such thread", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/threads/{thread_id}")]
+pub async fn delete_thread(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    state
+        .db
+        .run(move |conn| {
+            let row = thread_db::find(conn, id)?
+                .ok_or_else(|| ApiError::not_found(format!("no thread has id {id}")))?;
+            policy::can_delete_thread(&user, &row)?;
+            user_db::require_active(conn, user.id)?;
+            if !row.is_deleted() {
+                thread_db::set_deleted(conn, &row, user.id, true)?;
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn moderate(
+    state: &AppState,
+    user: AuthUser,
+    id: i64,
+    action: impl FnOnce(&mut DbConn, &ThreadRow) -> Result<ThreadRow, ApiError> + Send + 'static,
+) -> Result<web::Json<Thread>, ApiError> {
+    policy::can_moderate(&user)?;
+    let st = state.clone();
+    let thread = state
+        .db
+        .run(move |conn| {
+            let row = thread_db::find(conn, id)?
+                .ok_or_else(|| ApiError::not_found(format!("no thread has id {id}")))?;
+            user_db::require_active(conn, user.id)?;
+            let updated = action(conn, &row)?;
+            one(build_threads(conn, &[updated], |id| st.views.pending(id))?)
+        })
+        .await?;
+    Ok(web::Json(thread))
+}
+
+/// Restore a deleted thread (moderators).
+#[utoipa::path(
+    tag = "moderation",
+    security(("bearer_auth" = [])),
+    params(("thread_id" = i64, Path, description = "Thread id", example = 9)),
+    responses(
+        (status = 200, description = "The restored thread", body = Thread),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a moderator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such thread", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/threads/{thread_id}/restore")]
+pub async fn restore_thread(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<i64>,
+) -> Result<web::Json<Thread>, ApiError> {
+    moderate(&state, user, path.into_inner(), move |conn, row| {
+        if row.is_deleted() {
+            Ok(thread_db::set_deleted(conn, row, user.id, false)?)
+        } else {
+            Ok(row.clone())
+        }
+    })
+    .await
+}
+
+macro_rules! flag_endpoint {
+    ($name:ident, $method:ident, $path:literal, $locked:expr, $sticky:expr, $summary:literal) => {
+        #[doc = $summary]
+        #[utoipa::path(
+            tag = "moderation",
+            security(("bearer_auth" = [])),
+            params(("thread_id" = i64, Path, description = "Thread id", example = 9)),
+            responses(
+                (status = 200, description = "The thread (the same on repeat)", body = Thread),
+                (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+                (status = 403, description = "Not a moderator", body = Problem, content_type = "application/problem+json"),
+                (status = 404, description = "No such thread", body = Problem, content_type = "application/problem+json"),
+            )
+        )]
+        #[$method($path)]
+        pub async fn $name(state: web::Data<AppState>, user: AuthUser, path: web::Path<i64>) -> Result<web::Json<Thread>, ApiError> {
+            moderate(&state, user, path.into_inner(), |conn, row| Ok(thread_db::set_flags(conn, row.id, $locked, $sticky)?)).await
+        }
+    };
+}
+
+flag_endpoint!(
+    lock_thread,
+    put,
+    "/threads/{thread_id}/lock",
+    Some(true),
+    None,
+    "Lock a thread: no new posts or edits by members (moderators)."
+);
+flag_endpoint!(
+    unlock_thread,
+    delete,
+    "/threads/{thread_id}/lock",
+    Some(false),
+    None,
+    "Unlock a thread (moderators)."
+);
+flag_endpoint!(
+    stick_thread,
+    put,
+    "/threads/{thread_id}/sticky",
+    None,
+    Some(true),
+    "Stick a thread to the top of its forum (moderators)."
+);
+flag_endpoint!(
+    unstick_thread,
+    delete,
+    "/threads/{thread_id}/sticky",
+    None,
+    Some(false),
+    "Unstick a thread (moderators)."
+);
+
+/// Move a thread to another forum (moderators). Its prefix and field values belong to the old
+/// forum and are dropped.
+#[utoipa::path(
+    tag = "moderation",
+    security(("bearer_auth" = [])),
+    params(("thread_id" = i64, Path, description = "Thread id", example = 9)),
+    request_body = MoveThread,
+    responses(
+        (status = 200, description = "The moved thread", body = Thread),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a moderator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such thread", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The target is not a forum", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/threads/{thread_id}/move")]
+pub async fn move_thread(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<i64>,
+    body: Json<MoveThread>,
+) -> Result<web::Json<Thread>, ApiError> {
+    let to = body.0.forum_id;
+    moderate(&state, user, path.into_inner(), move |conn, row| {
+        match thread_db::forum_kind(conn, to)? {
+            Some(k) if k == "forum" => {}
+            _ => {
+                return Err(ApiError::invalid_field(
+                    "forum_id",
+                    "must be a forum (not a category)",
+                ))
+            }
+        }
+        if row.forum_id == to {
+            return Ok(row.clone());
+        }
+        Ok(thread_db::move_to(conn, row, to)?)
+    })
+    .await
+}
+
+/// A member's threads, newest first ("More threads by").
+#[utoipa::path(
+    tag = "threads",
+    params(("username" = String, Path, description = "Username, case ignored", example = "saif"), PageParams),
+    responses(
+        (status = 200, description = "A page of threads", body = Page<Thread>),
+        (status = 404, description = "No such member", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid page parameters", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/users/{username}/threads")]
+pub async fn user_threads(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: Query<PageParams>,
+) -> Result<web::Json<Page<Thread>>, ApiError> {
+    let username = path.into_inner();
+    let page = query.0.validate()?;
+    let st = state.clone();
+    let result = state
+        .db
+        .run(move |conn| {
+            let u = user_db::find_by_username(conn, &username)?
+                .ok_or_else(|| ApiError::not_found(format!("no member is named {username:?}")))?;
+            let (rows, total) = thread_db::list_by_user(conn, u.id, page.offset(), page.limit())?;
+            Ok(page.page(
+                build_threads(conn, &rows, |id| st.views.pending(id))?,
+                total,
+            ))
+        })
+        .await?;
+    Ok(web::Json(result))
+}
+
+/// The newest threads across all forums (a feed: follow `next_cursor`).
+#[utoipa::path(
+    tag = "threads",
+    params(CursorParams),
+    responses(
+        (status = 200, description = "Newest threads first", body = CursorPage<Thread>),
+        (status = 422, description = "Invalid cursor or limit", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/threads/latest")]
+pub async fn latest_threads(
+    state: web::Data<AppState>,
+    query: Query<CursorParams>,
+) -> Result<web::Json<CursorPage<Thread>>, ApiError> {
+    let req = query.0.validate()?;
+    let st = state.clone();
+    let page = state
+        .db
+        .run(move |conn| {
+            let (rows, next_cursor) =
+                req.split(thread_db::latest(conn, req.before, req.fetch())?, |t| t.id);
+            let items = build_threads(conn, &rows, |id| st.views.pending(id))?;
+            Ok(CursorPage { items, next_cursor })
+        })
+        .await?;
+    Ok(web::Json(page))
+}
+
+/// The routes of this module (`/threads/latest` before `/threads/{thread_id}`).
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(latest_threads)
+        .service(create_thread)
+        .service(list_threads)
+        .service(get_thread)
+        .service(update_thread)
+        .service(delete_thread)
+        .service(restore_thread)
+        .service(lock_thread)
+        .service(unlock_thread)
+        .service(stick_thread)
+        .service(unstick_thread)
+        .service(move_thread)
+        .service(user_threads);
+}

@@ -1,0 +1,5 @@
+//! Threads: creation with their first post, lists, moderation, and view counting.
+
+pub mod db;
+pub mod http;
+pub mod views;
