@@ -54,12 +54,13 @@ impl AppState {
     /// Any failure is one line naming the database (without its password).
     pub fn init(config: Config) -> Result<AppState, String> {
         let url = redact_url(&config.database_url);
-        let pool = build_pool(
+        let database = build_pool(
             &config.database_url,
             config.db_pool_size,
             config.db_pool_timeout,
         )?;
-        let mut conn = pool
+        let mut conn = database
+            .pool()
             .get()
             .map_err(|e| format!("cannot connect to {url}: {e}"))?;
         let applied =
@@ -95,7 +96,7 @@ impl AppState {
         );
         Ok(AppState {
             config: Arc::new(config),
-            db: Db::new(pool),
+            db: database,
             tokens: Arc::new(tokens),
             views: Arc::new(threads::views::ViewCounter::default()),
         })

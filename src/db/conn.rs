@@ -1,6 +1,9 @@
 //! One connection type over both backends, and the r2d2 manager that picks the backend from the URL.
 
-use diesel::connection::SimpleConnection;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use diesel::connection::{Instrumentation, InstrumentationEvent, SimpleConnection};
 use diesel::prelude::*;
 use diesel::r2d2::ManageConnection;
 
@@ -72,16 +75,47 @@ pub fn establish(url: &str) -> ConnectionResult<DbConn> {
     }
 }
 
+/// Counts the queries run on a pool's connections: one atomic add per query, cheap enough to keep
+/// on, and it lets tests prove that a page costs a fixed number of queries.
+#[derive(Debug, Clone, Default)]
+pub struct QueryCounter(Arc<AtomicU64>);
+
+impl QueryCounter {
+    /// Queries started so far.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+struct CountQueries(Arc<AtomicU64>);
+
+impl Instrumentation for CountQueries {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        if let InstrumentationEvent::StartQuery { .. } = event {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
 /// r2d2 manager for [`DbConn`].
 #[derive(Debug, Clone)]
 pub struct ConnectionManager {
     url: String,
+    queries: QueryCounter,
 }
 
 impl ConnectionManager {
     /// A manager for the database at `url`.
     pub fn new(url: impl Into<String>) -> Self {
-        ConnectionManager { url: url.into() }
+        ConnectionManager {
+            url: url.into(),
+            queries: QueryCounter::default(),
+        }
+    }
+
+    /// The counter of queries run on this manager's connections.
+    pub fn query_counter(&self) -> QueryCounter {
+        self.queries.clone()
     }
 }
 
@@ -90,7 +124,9 @@ impl ManageConnection for ConnectionManager {
     type Error = diesel::r2d2::Error;
 
     fn connect(&self) -> Result<DbConn, Self::Error> {
-        establish(&self.url).map_err(diesel::r2d2::Error::ConnectionError)
+        let mut conn = establish(&self.url).map_err(diesel::r2d2::Error::ConnectionError)?;
+        conn.set_instrumentation(CountQueries(self.queries.0.clone()));
+        Ok(conn)
     }
 
     fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {

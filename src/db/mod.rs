@@ -12,7 +12,9 @@ use actix_web::web;
 use chrono::{NaiveDateTime, SubsecRound, Utc};
 use diesel::r2d2::Pool;
 
-pub use conn::{establish, redact_url, Backend, ConnectionManager, DbConn, MultiBackend};
+pub use conn::{
+    establish, redact_url, Backend, ConnectionManager, DbConn, MultiBackend, QueryCounter,
+};
 pub use migrate::run_pending as run_migrations;
 
 use crate::error::ApiError;
@@ -20,16 +22,19 @@ use crate::error::ApiError;
 /// The connection pool, shared by all workers.
 pub type DbPool = Pool<ConnectionManager>;
 
-/// Builds a pool for `url` and checks that one connection can be made, so that a wrong URL stops
+/// Builds the pool for `url` and checks that one connection can be made, so that a wrong URL stops
 /// start-up with its cause instead of failing on the first request.
-pub fn build_pool(url: &str, size: u32, timeout: Duration) -> Result<DbPool, String> {
+pub fn build_pool(url: &str, size: u32, timeout: Duration) -> Result<Db, String> {
     // Fail fast with the real cause: r2d2 would only report a timeout.
     establish(url).map_err(|e| format!("cannot connect to {}: {e}", redact_url(url)))?;
-    Pool::builder()
+    let manager = ConnectionManager::new(url);
+    let queries = manager.query_counter();
+    let pool = Pool::builder()
         .max_size(size)
         .connection_timeout(timeout)
-        .build(ConnectionManager::new(url))
-        .map_err(|e| format!("cannot open a pool for {}: {e}", redact_url(url)))
+        .build(manager)
+        .map_err(|e| format!("cannot open a pool for {}: {e}", redact_url(url)))?;
+    Ok(Db { pool, queries })
 }
 
 /// The current time as stored: naive UTC truncated to microseconds, so that SQLite (which would
@@ -42,12 +47,13 @@ pub fn now() -> NaiveDateTime {
 #[derive(Clone)]
 pub struct Db {
     pool: DbPool,
+    queries: QueryCounter,
 }
 
 impl Db {
-    /// Wraps a pool.
-    pub fn new(pool: DbPool) -> Self {
-        Db { pool }
+    /// Queries run through this pool so far.
+    pub fn query_count(&self) -> u64 {
+        self.queries.get()
     }
 
     /// The pool itself, for start-up and command-line work outside a request.

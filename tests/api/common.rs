@@ -404,3 +404,76 @@ fn member_from(body: &Value) -> Member {
         refresh_token: body["refresh_token"].as_str().unwrap().to_string(),
     }
 }
+
+/// A forum to post in, made by an admin through the API.
+pub struct ForumSetup {
+    pub admin: Member,
+    pub category_id: i64,
+    pub forum_id: i64,
+}
+
+impl TestApp {
+    /// A category with one forum in it, and the admin who made them.
+    pub async fn forum(&self) -> ForumSetup {
+        let admin = self.admin("ada").await;
+        let c = self
+            .post(
+                "/api/v1/forums",
+                Some(&admin.token),
+                json!({"kind": "category", "title": "Defense & Geopolitics"}),
+            )
+            .await;
+        assert_eq!(c.status, 201, "{}", c.text);
+        let category_id = c.body["id"].as_i64().unwrap();
+        let f = self
+            .post(
+                "/api/v1/forums",
+                Some(&admin.token),
+                json!({"kind": "forum", "parent_id": category_id, "title": "Chinese Defense"}),
+            )
+            .await;
+        assert_eq!(f.status, 201, "{}", f.text);
+        ForumSetup {
+            admin,
+            category_id,
+            forum_id: f.body["id"].as_i64().unwrap(),
+        }
+    }
+
+    /// Starts a thread; returns (thread id, first post id).
+    pub async fn thread(&self, author: &Member, forum_id: i64, title: &str) -> (i64, i64) {
+        let r = self
+            .post(
+                &format!("/api/v1/forums/{forum_id}/threads"),
+                Some(&author.token),
+                json!({"title": title, "body": format!("The first post of *{title}*.")}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        (
+            r.body["thread"]["id"].as_i64().unwrap(),
+            r.body["first_post"]["id"].as_i64().unwrap(),
+        )
+    }
+
+    /// Replies to a thread; returns the post id.
+    pub async fn reply(&self, author: &Member, thread_id: i64, body: &str) -> i64 {
+        let r = self
+            .post(
+                &format!("/api/v1/threads/{thread_id}/posts"),
+                Some(&author.token),
+                json!({"body": body}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        r.body["id"].as_i64().unwrap()
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Resp {
+        self.call(Method::DELETE, path, token, None).await
+    }
+
+    pub async fn put(&self, path: &str, token: Option<&str>) -> Resp {
+        self.call(Method::PUT, path, token, None).await
+    }
+}

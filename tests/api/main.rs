@@ -3,7 +3,13 @@
 mod common;
 
 mod auth;
+mod counters;
 mod errors;
+mod forums;
 mod openapi;
 mod operations;
+mod permissions;
+mod posts;
+mod scale;
+mod threads;
 mod users;

@@ -1,0 +1,181 @@
+//! Counters stay true: after every kind of change, each stored counter and last-post pointer equals
+//! what the posts themselves say (computed here by independent SQL).
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable};
+use serde_json::json;
+
+use crate::common::{db_test, TestApp};
+
+#[derive(QueryableByName, Debug)]
+struct Check {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = BigInt)]
+    stored: i64,
+    #[diesel(sql_type = BigInt)]
+    expected: i64,
+}
+
+#[derive(QueryableByName, Debug)]
+struct PointerCheck {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    stored: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    expected: Option<i64>,
+}
+
+const VISIBLE: &str = "p.deleted_at IS NULL AND t.deleted_at IS NULL";
+
+async fn assert_counters_true(app: &TestApp, after: &str) {
+    let after = after.to_string();
+    app.state
+        .db
+        .run(move |conn| {
+            let counts = [
+                ("users.message_count", format!(
+                    "SELECT u.id AS id, u.message_count AS stored, (SELECT COUNT(*) FROM posts p JOIN threads t ON t.id = p.thread_id \
+                     WHERE p.user_id = u.id AND {VISIBLE}) AS expected FROM users u")),
+                ("threads.reply_count", "SELECT t.id AS id, t.reply_count AS stored, \
+                     (SELECT COUNT(*) FROM posts p WHERE p.thread_id = t.id AND p.deleted_at IS NULL) - 1 AS expected FROM threads t".to_string()),
+                ("forums.thread_count", "SELECT f.id AS id, f.thread_count AS stored, (SELECT COUNT(*) FROM threads t \
+                     WHERE t.forum_id = f.id AND t.deleted_at IS NULL) AS expected FROM forums f".to_string()),
+                ("forums.post_count", format!("SELECT f.id AS id, f.post_count AS stored, (SELECT COUNT(*) FROM posts p \
+                     JOIN threads t ON t.id = p.thread_id WHERE t.forum_id = f.id AND {VISIBLE}) AS expected FROM forums f")),
+            ];
+            for (what, sql) in counts {
+                let rows: Vec<Check> = diesel::sql_query(sql).load(conn)?;
+                for r in rows {
+                    assert_eq!(r.stored, r.expected, "{what} of {} is wrong after {after}", r.id);
+                }
+            }
+            let pointers = [
+                ("threads.last_post_id", "SELECT t.id AS id, t.last_post_id AS stored, (SELECT p.id FROM posts p \
+                     WHERE p.thread_id = t.id AND p.deleted_at IS NULL ORDER BY p.position DESC LIMIT 1) AS expected FROM threads t".to_string()),
+                ("forums.last_post_id", format!("SELECT f.id AS id, f.last_post_id AS stored, (SELECT p.id FROM posts p \
+                     JOIN threads t ON t.id = p.thread_id WHERE t.forum_id = f.id AND {VISIBLE} \
+                     ORDER BY p.created_at DESC, p.id DESC LIMIT 1) AS expected FROM forums f")),
+            ];
+            for (what, sql) in pointers {
+                let rows: Vec<PointerCheck> = diesel::sql_query(sql).load(conn)?;
+                for r in rows {
+                    assert_eq!(r.stored, r.expected, "{what} of {} is wrong after {after}", r.id);
+                }
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+}
+
+db_test!(counters_follow_every_kind_of_change, |app| {
+    let s = app.forum().await;
+    let other_forum = app
+        .post(
+            "/api/v1/forums",
+            Some(&s.admin.token),
+            json!({"kind": "forum", "parent_id": s.category_id, "title": "Other"}),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let a = app.register("saif").await;
+    let b = app.register("lin").await;
+    let (t1, _) = app.thread(&a, s.forum_id, "One").await;
+    assert_counters_true(&app, "creating a thread").await;
+    let (t2, _) = app.thread(&b, s.forum_id, "Two").await;
+    let p1 = app.reply(&b, t1, "b in one").await;
+    let p2 = app.reply(&a, t1, "a in one").await;
+    app.reply(&a, t2, "a in two").await;
+    assert_counters_true(&app, "replies").await;
+    let f = app
+        .get(&format!("/api/v1/forums/{}", s.forum_id), None)
+        .await;
+    assert_eq!(
+        (
+            f.body["thread_count"].as_i64(),
+            f.body["post_count"].as_i64()
+        ),
+        (Some(2), Some(5))
+    );
+    assert_eq!(app.get("/api/v1/users/saif", None).await.status, 200);
+
+    // deleting the newest post moves the thread's and the forum's last-post pointers back
+    assert_eq!(
+        app.delete(&format!("/api/v1/posts/{p2}"), Some(&a.token))
+            .await
+            .status,
+        204
+    );
+    assert_counters_true(&app, "deleting a post").await;
+    assert_eq!(
+        app.get(&format!("/api/v1/threads/{t1}"), None).await.body["last_post"]["post_id"],
+        p1
+    );
+    assert_eq!(
+        app.post(
+            &format!("/api/v1/posts/{p2}/restore"),
+            Some(&s.admin.token),
+            json!({})
+        )
+        .await
+        .status,
+        200
+    );
+    assert_counters_true(&app, "restoring a post").await;
+
+    assert_eq!(
+        app.delete(&format!("/api/v1/threads/{t1}"), Some(&s.admin.token))
+            .await
+            .status,
+        204
+    );
+    assert_counters_true(&app, "deleting a thread").await;
+    let f = app
+        .get(&format!("/api/v1/forums/{}", s.forum_id), None)
+        .await;
+    assert_eq!(
+        (
+            f.body["thread_count"].as_i64(),
+            f.body["post_count"].as_i64()
+        ),
+        (Some(1), Some(2))
+    );
+    assert_eq!(
+        app.post(
+            &format!("/api/v1/threads/{t1}/restore"),
+            Some(&s.admin.token),
+            json!({})
+        )
+        .await
+        .status,
+        200
+    );
+    assert_counters_true(&app, "restoring a thread").await;
+
+    let r = app
+        .post(
+            &format!("/api/v1/threads/{t1}/move"),
+            Some(&s.admin.token),
+            json!({"forum_id": other_forum}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_counters_true(&app, "moving a thread").await;
+    let f = app
+        .get(&format!("/api/v1/forums/{other_forum}"), None)
+        .await;
+    assert_eq!(
+        (
+            f.body["thread_count"].as_i64(),
+            f.body["post_count"].as_i64()
+        ),
+        (Some(1), Some(3))
+    );
+    assert_eq!(f.body["last_post"]["thread_title"], "One");
+    let tree = app.get("/api/v1/forums", None).await;
+    assert_eq!(tree.status, 200);
+});

@@ -1,0 +1,212 @@
+//! Posts: pages by position, replies, edits and revisions, feeds.
+
+use serde_json::json;
+
+use crate::common::db_test;
+
+db_test!(a_thread_reads_page_by_page_in_position_order, |app| {
+    let s = app.forum().await;
+    let a = app.register("saif").await;
+    let b = app.register("lin").await;
+    let (t, _) = app.thread(&a, s.forum_id, "Paged").await;
+    for i in 2..=7 {
+        let who = if i % 2 == 0 { &b } else { &a };
+        app.reply(who, t, &format!("reply number {i}")).await;
+    }
+    let r = app
+        .get(
+            &format!("/api/v1/threads/{t}/posts?per_page=3&page=2"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let positions: Vec<i64> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["position"].as_i64().unwrap())
+        .collect();
+    assert_eq!(positions, vec![4, 5, 6]);
+    assert_eq!(r.body["total"], 7);
+    assert_eq!(r.body["total_pages"], 3);
+    let card = &r.body["items"][0]["author"];
+    assert_eq!(card["username"], "lin");
+    assert_eq!(card["message_count"], 3);
+    assert_eq!(card["rank_title"], "New Member");
+    assert!(card["joined_at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(card["reaction_score"], 0);
+    let last = app
+        .get(
+            &format!("/api/v1/threads/{t}/posts?per_page=3&page=3"),
+            None,
+        )
+        .await;
+    assert_eq!(last.body["items"].as_array().unwrap().len(), 1);
+    let beyond = app
+        .get(
+            &format!("/api/v1/threads/{t}/posts?per_page=3&page=9"),
+            None,
+        )
+        .await;
+    assert_eq!(beyond.body["items"], json!([]));
+    app.get(&format!("/api/v1/threads/{t}/posts?per_page=101"), None)
+        .await
+        .assert_problem(422, "validation_failed");
+    app.get("/api/v1/threads/999/posts", None)
+        .await
+        .assert_problem(404, "not_found");
+});
+
+db_test!(a_post_says_on_which_page_it_sits, |app| {
+    let s = app.forum().await;
+    let a = app.register("saif").await;
+    let (t, _) = app.thread(&a, s.forum_id, "Where").await;
+    let mut last = 0;
+    for i in 2..=45 {
+        last = app.reply(&a, t, &format!("r{i}")).await;
+    }
+    let r = app.get(&format!("/api/v1/posts/{last}"), None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["position"], 45);
+    assert_eq!(r.body["page"], 3);
+    assert_eq!(r.body["per_page"], 20);
+    let r = app
+        .get(&format!("/api/v1/posts/{last}?per_page=50"), None)
+        .await;
+    assert_eq!(r.body["page"], 1);
+});
+
+db_test!(an_edit_keeps_the_previous_version, |app| {
+    let s = app.forum().await;
+    let a = app.register("saif").await;
+    let (t, _) = app.thread(&a, s.forum_id, "Edits").await;
+    let p = app.reply(&a, t, "Xi met Lavrov on Monday.").await;
+    let r = app
+        .patch(
+            &format!("/api/v1/posts/{p}"),
+            Some(&a.token),
+            json!({"body": "Xi met Lavrov on Tuesday."}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["edit_count"], 1);
+    assert_eq!(r.body["revision"], 2);
+    assert!(r.body["edited_at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(r.body["body_text"], "Xi met Lavrov on Tuesday.");
+    let revs = app.get(&format!("/api/v1/posts/{p}/revisions"), None).await;
+    let items = revs.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["body"], "Xi met Lavrov on Monday.");
+    assert_eq!(items[0]["revision"], 1);
+    assert_eq!(items[1]["body"], "Xi met Lavrov on Tuesday.");
+    assert_eq!(items[1]["editor"]["username"], "saif");
+});
+
+db_test!(rendered_html_is_sanitized_and_links_are_nofollow, |app| {
+    let s = app.forum().await;
+    let a = app.register("saif").await;
+    let (t, _) = app.thread(&a, s.forum_id, "XSS").await;
+    let p = app
+        .reply(&a, t, "<script>alert(1)</script>\n\n[x](javascript:alert(1)) <img src=x onerror=alert(2)> [ok](https://example.org)")
+        .await;
+    let r = app.get(&format!("/api/v1/posts/{p}"), None).await;
+    let html = r.body["body_html"].as_str().unwrap();
+    assert!(
+        !html.contains("<script")
+            && !html.contains("onerror")
+            && !html.contains("href=\"javascript"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<img src=\"x\">"),
+        "harmless markup stays: {html}"
+    );
+    assert!(
+        html.contains(r#"href="https://example.org" rel="nofollow ugc""#),
+        "{html}"
+    );
+});
+
+db_test!(latest_posts_and_a_members_posts_are_feeds, |app| {
+    let s = app.forum().await;
+    let a = app.register("saif").await;
+    let b = app.register("lin").await;
+    let (t, first) = app.thread(&a, s.forum_id, "Feed").await;
+    let p2 = app.reply(&b, t, "two").await;
+    let p3 = app.reply(&a, t, "three").await;
+    let r = app.get("/api/v1/posts/latest?limit=2", None).await;
+    let ids: Vec<i64> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, vec![p3, p2]);
+    let next = app
+        .get(
+            &format!(
+                "/api/v1/posts/latest?limit=2&cursor={}",
+                r.body["next_cursor"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(next.body["items"][0]["id"], first);
+    assert_eq!(next.body["next_cursor"], serde_json::Value::Null);
+    let mine = app.get("/api/v1/users/saif/posts", None).await;
+    let ids: Vec<i64> = mine.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, vec![p3, first]);
+});
+
+db_test!(
+    a_deleted_post_is_a_tombstone_that_keeps_its_position,
+    |app| {
+        let s = app.forum().await;
+        let a = app.register("saif").await;
+        let (t, _) = app.thread(&a, s.forum_id, "Tombstones").await;
+        let p2 = app.reply(&a, t, "regrettable").await;
+        app.reply(&a, t, "fine").await;
+        assert_eq!(
+            app.delete(&format!("/api/v1/posts/{p2}"), Some(&a.token))
+                .await
+                .status,
+            204
+        );
+        let r = app
+            .get(&format!("/api/v1/threads/{t}/posts"), Some(&a.token))
+            .await;
+        let items = r.body["items"].as_array().unwrap();
+        assert_eq!(items.len(), 3);
+        assert_eq!(items[1]["position"], 2);
+        assert_eq!(items[1]["deleted"], true);
+        assert_eq!(items[1]["body"], serde_json::Value::Null);
+        assert_eq!(items[1]["body_text"], serde_json::Value::Null);
+        assert_eq!(items[2]["position"], 3);
+        app.get(&format!("/api/v1/posts/{p2}"), None)
+            .await
+            .assert_problem(404, "not_found");
+        // a moderator still reads it, and restores it
+        let r = app
+            .get(&format!("/api/v1/posts/{p2}"), Some(&s.admin.token))
+            .await;
+        assert_eq!(r.body["body"], "regrettable");
+        let r = app
+            .post(
+                &format!("/api/v1/posts/{p2}/restore"),
+                Some(&s.admin.token),
+                json!({}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body["deleted"], false);
+        assert_eq!(
+            app.get(&format!("/api/v1/posts/{p2}"), None).await.body["body"],
+            "regrettable"
+        );
+    }
+);

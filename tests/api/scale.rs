@@ -1,0 +1,84 @@
+//! A thread page is a fixed number of queries whatever its depth or size.
+
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+
+use crate::common::db_test;
+
+const POSTS: i64 = 10_000;
+
+db_test!(
+    page_one_and_the_last_page_of_a_10000_post_thread_cost_the_same_queries,
+    |app| {
+        let s = app.forum().await;
+        let members = [
+            app.register("saif").await,
+            app.register("lin").await,
+            app.register("mikhail").await,
+        ];
+        let (thread, _) = app
+            .thread(&members[0], s.forum_id, "Ten thousand posts")
+            .await;
+        let ids: Vec<i64> = members.iter().map(|m| m.id).collect();
+        // Bulk-load positions 2..=10,000 by three authors in one statement per backend.
+        app.state
+        .db
+        .run(move |conn| {
+            let select = format!(
+                "SELECT {thread}, CASE g % 3 WHEN 0 THEN {} WHEN 1 THEN {} ELSE {} END, g, 'reply', '<p>reply</p>', 'reply', \
+                 CURRENT_TIMESTAMP FROM seq",
+                ids[0], ids[1], ids[2]
+            );
+            let insert = "INSERT INTO posts (thread_id, user_id, position, body, body_html, body_text, created_at)";
+            let sql = match conn {
+                gloss::db::DbConn::Pg(_) => format!("WITH seq AS (SELECT generate_series(2, {POSTS}) AS g) {insert} {select}"),
+                gloss::db::DbConn::Sqlite(_) => format!(
+                    "{insert} WITH RECURSIVE seq(g) AS (SELECT 2 UNION ALL SELECT g + 1 FROM seq WHERE g < {POSTS}) {select}"
+                ),
+            };
+            diesel::sql_query(sql).execute(conn)?;
+            diesel::sql_query(format!("UPDATE threads SET last_position = {POSTS}, reply_count = {} WHERE id = {thread}", POSTS - 1))
+                .execute(conn)?;
+            #[derive(QueryableByName)]
+            struct N {
+                #[diesel(sql_type = BigInt)]
+                n: i64,
+            }
+            let n: N = diesel::sql_query(format!("SELECT COUNT(*) AS n FROM posts WHERE thread_id = {thread}")).get_result(conn)?;
+            assert_eq!(n.n, POSTS);
+            Ok(())
+        })
+        .await
+        .unwrap();
+
+        let mut costs = Vec::new();
+        for (page, per_page) in [
+            (1, 20),
+            (POSTS / 20, 20),
+            (1, 100),
+            (POSTS / 100, 100),
+            (2, 5),
+        ] {
+            let before = app.state.db.query_count();
+            let r = app
+                .get(
+                    &format!("/api/v1/threads/{thread}/posts?page={page}&per_page={per_page}"),
+                    None,
+                )
+                .await;
+            let cost = app.state.db.query_count() - before;
+            assert_eq!(r.status, 200, "{}", r.text);
+            let items = r.body["items"].as_array().unwrap();
+            assert_eq!(items.len() as i64, per_page);
+            assert_eq!(items[0]["position"], (page - 1) * per_page + 1);
+            assert_eq!(r.body["total"], POSTS);
+            costs.push(cost);
+        }
+        eprintln!("queries per thread page (page 1, last page, per_page 100 first and last, per_page 5): {costs:?}");
+        assert!(
+            costs.iter().all(|c| *c == costs[0]),
+            "query counts differ: {costs:?}"
+        );
+        assert!(costs[0] <= 4, "a thread page takes {} queries", costs[0]);
+    }
+);

@@ -1,0 +1,321 @@
+//! Threads: creation with typed fields, lists, filters, feeds, views.
+
+use serde_json::json;
+
+use crate::common::{db_test, ForumSetup, TestApp};
+
+/// A forum with a 🇨🇳 prefix and a required date field; returns the prefix id.
+async fn forum_with_fields(app: &TestApp) -> (ForumSetup, i64) {
+    let s = app.forum().await;
+    let p = app
+        .post(
+            &format!("/api/v1/forums/{}/prefixes", s.forum_id),
+            Some(&s.admin.token),
+            json!({"label": "🇨🇳"}),
+        )
+        .await;
+    let base = format!("/api/v1/forums/{}/fields", s.forum_id);
+    for body in [
+        json!({"key": "date_of_event", "label": "Date of Event", "field_type": "date", "required": true}),
+        json!({"key": "source", "label": "Source", "field_type": "url"}),
+        json!({"key": "casualties", "label": "Casualties", "field_type": "number"}),
+        json!({"key": "theatre", "label": "Theatre", "field_type": "choice", "options": ["land", "sea", "air"]}),
+    ] {
+        assert_eq!(
+            app.post(&base, Some(&s.admin.token), body).await.status,
+            201
+        );
+    }
+    let prefix = p.body["id"].as_i64().unwrap();
+    (s, prefix)
+}
+
+db_test!(a_thread_carries_its_prefix_and_typed_fields, |app| {
+    let (s, prefix) = forum_with_fields(&app).await;
+    let m = app.register("saif").await;
+    let r = app
+        .post(
+            &format!("/api/v1/forums/{}/threads", s.forum_id),
+            Some(&m.token),
+            json!({"title": "China-Russia Strategic Partners", "body": "China's Xi vows **greater support**.",
+                   "prefix_id": prefix, "fields": {"date_of_event": "2025-07-16", "casualties": 0, "theatre": "land",
+                   "source": "https://example.org/news"}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let t = &r.body["thread"];
+    assert_eq!(t["prefix"]["label"], "🇨🇳");
+    assert_eq!(t["fields"]["date_of_event"], "2025-07-16");
+    assert_eq!(t["fields"]["casualties"], 0.0);
+    assert_eq!(t["fields"]["theatre"], "land");
+    assert_eq!(t["reply_count"], 0);
+    assert_eq!(t["post_positions"], 1);
+    assert_eq!(t["author"]["username"], "saif");
+    let p = &r.body["first_post"];
+    assert_eq!(p["position"], 1);
+    assert_eq!(p["body_text"], "China's Xi vows greater support.");
+    assert!(p["body_html"]
+        .as_str()
+        .unwrap()
+        .contains("<strong>greater support</strong>"));
+    let id = t["id"].as_i64().unwrap();
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/api/v1/threads/{id}").as_str())
+    );
+    let got = app.get(&format!("/api/v1/threads/{id}"), None).await;
+    assert_eq!(got.body["fields"], t["fields"]);
+});
+
+db_test!(wrong_field_values_are_refused_naming_the_field, |app| {
+    let (s, _) = forum_with_fields(&app).await;
+    let m = app.register("saif").await;
+    let path = format!("/api/v1/forums/{}/threads", s.forum_id);
+    let cases = [
+        (
+            json!({"date_of_event": "16 July 2025"}),
+            "fields.date_of_event",
+        ),
+        (json!({"date_of_event": 20250716}), "fields.date_of_event"),
+        (
+            json!({"date_of_event": "2025-07-16", "casualties": "many"}),
+            "fields.casualties",
+        ),
+        (
+            json!({"date_of_event": "2025-07-16", "theatre": "space"}),
+            "fields.theatre",
+        ),
+        (
+            json!({"date_of_event": "2025-07-16", "source": "javascript:alert(1)"}),
+            "fields.source",
+        ),
+        (
+            json!({"date_of_event": "2025-07-16", "mood": "tense"}),
+            "fields.mood",
+        ),
+        (json!({}), "fields.date_of_event"),
+    ];
+    for (fields, expected) in cases {
+        let r = app
+            .post(
+                &path,
+                Some(&m.token),
+                json!({"title": "t", "body": "b", "fields": fields}),
+            )
+            .await;
+        r.assert_problem(422, "validation_failed");
+        assert_eq!(r.error_fields(), vec![expected.to_string()], "{}", r.text);
+    }
+    let r = app
+        .post(&path, Some(&m.token), json!({"title": "t", "body": "b", "fields": {"date_of_event": "2025-07-16"}, "prefix_id": 999}))
+        .await;
+    assert_eq!(r.error_fields(), vec!["prefix_id"]);
+    let r = app
+        .post(
+            &path,
+            Some(&m.token),
+            json!({"title": "", "body": " ", "fields": {"date_of_event": "2025-07-16"}}),
+        )
+        .await;
+    assert_eq!(r.error_fields(), vec!["title", "body"]);
+    // nothing was created by the refusals
+    let list = app.get(&path, None).await;
+    assert_eq!(list.body["total"], 0);
+    assert_eq!(
+        app.get(&format!("/api/v1/forums/{}", s.forum_id), None)
+            .await
+            .body["thread_count"],
+        0
+    );
+});
+
+db_test!(threads_are_filtered_by_prefix_and_by_a_date_range, |app| {
+    let (s, prefix) = forum_with_fields(&app).await;
+    let m = app.register("saif").await;
+    let path = format!("/api/v1/forums/{}/threads", s.forum_id);
+    for (title, date, with_prefix) in [
+        ("June", "2025-06-30", false),
+        ("July", "2025-07-16", true),
+        ("August", "2025-08-01", true),
+    ] {
+        let mut body = json!({"title": title, "body": "b", "fields": {"date_of_event": date, "casualties": date[5..7].parse::<i32>().unwrap()}});
+        if with_prefix {
+            body["prefix_id"] = json!(prefix);
+        }
+        assert_eq!(app.post(&path, Some(&m.token), body).await.status, 201);
+    }
+    let titles = |r: &crate::common::Resp| -> Vec<String> {
+        r.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["title"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let r = app.get(&format!("{path}?prefix_id={prefix}"), None).await;
+    assert_eq!(titles(&r), vec!["August", "July"]);
+    assert_eq!(r.body["total"], 2);
+    let r = app
+        .get(
+            &format!("{path}?field=date_of_event&min=2025-07-01&max=2025-07-31"),
+            None,
+        )
+        .await;
+    assert_eq!(titles(&r), vec!["July"]);
+    let r = app
+        .get(&format!("{path}?field=date_of_event&min=2025-07-01"), None)
+        .await;
+    assert_eq!(titles(&r), vec!["August", "July"]);
+    let r = app
+        .get(&format!("{path}?field=date_of_event&eq=2025-06-30"), None)
+        .await;
+    assert_eq!(titles(&r), vec!["June"]);
+    // numbers compare as numbers (7 < 10 though "7" > "10")
+    let r = app
+        .get(&format!("{path}?field=casualties&max=7"), None)
+        .await;
+    assert_eq!(titles(&r), vec!["July", "June"]);
+    let r = app
+        .get(&format!("{path}?field=date_of_event&min=July"), None)
+        .await;
+    assert_eq!(r.error_fields(), vec!["min"]);
+    let r = app.get(&format!("{path}?field=nope&min=1"), None).await;
+    assert_eq!(r.error_fields(), vec!["field"]);
+    let r = app.get(&format!("{path}?min=1"), None).await;
+    assert_eq!(r.error_fields(), vec!["field"]);
+});
+
+db_test!(
+    a_forum_lists_sticky_threads_first_then_by_last_activity,
+    |app| {
+        let s = app.forum().await;
+        let m = app.register("saif").await;
+        let (a, _) = app.thread(&m, s.forum_id, "A").await;
+        let (b, _) = app.thread(&m, s.forum_id, "B").await;
+        let (c, _) = app.thread(&m, s.forum_id, "C").await;
+        app.reply(&m, a, "bump A").await;
+        let r = app
+            .put(&format!("/api/v1/threads/{b}/sticky"), Some(&s.admin.token))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body["sticky"], true);
+        let list = app
+            .get(
+                &format!("/api/v1/forums/{}/threads?per_page=2", s.forum_id),
+                None,
+            )
+            .await;
+        let ids: Vec<i64> = list.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_i64().unwrap())
+            .collect();
+        assert_eq!(ids, vec![b, a]);
+        assert_eq!(list.body["total"], 3);
+        assert_eq!(list.body["total_pages"], 2);
+        let page2 = app
+            .get(
+                &format!("/api/v1/forums/{}/threads?per_page=2&page=2", s.forum_id),
+                None,
+            )
+            .await;
+        assert_eq!(page2.body["items"][0]["id"], c);
+    }
+);
+
+db_test!(more_threads_by_a_member, |app| {
+    let s = app.forum().await;
+    let saif = app.register("saif").await;
+    let other = app.register("other").await;
+    app.thread(&saif, s.forum_id, "One").await;
+    app.thread(&other, s.forum_id, "Not saif's").await;
+    app.thread(&saif, s.forum_id, "Two").await;
+    let r = app.get("/api/v1/users/saif/threads", None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let titles: Vec<&str> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, vec!["Two", "One"]);
+    assert_eq!(r.body["total"], 2);
+    app.get("/api/v1/users/nobody/threads", None)
+        .await
+        .assert_problem(404, "not_found");
+});
+
+db_test!(
+    latest_threads_is_a_cursor_feed_stable_under_inserts,
+    |app| {
+        let s = app.forum().await;
+        let m = app.register("saif").await;
+        let mut ids = Vec::new();
+        for i in 0..5 {
+            ids.push(app.thread(&m, s.forum_id, &format!("T{i}")).await.0);
+        }
+        let first = app.get("/api/v1/threads/latest?limit=2", None).await;
+        assert_eq!(first.status, 200, "{}", first.text);
+        let got: Vec<i64> = first.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_i64().unwrap())
+            .collect();
+        assert_eq!(got, vec![ids[4], ids[3]]);
+        // a new thread arrives between two page reads: the next page neither repeats nor skips
+        app.thread(&m, s.forum_id, "Newer").await;
+        let cursor = first.body["next_cursor"].as_str().unwrap();
+        let second = app
+            .get(
+                &format!("/api/v1/threads/latest?limit=2&cursor={cursor}"),
+                None,
+            )
+            .await;
+        let got: Vec<i64> = second.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_i64().unwrap())
+            .collect();
+        assert_eq!(got, vec![ids[2], ids[1]]);
+        let cursor = second.body["next_cursor"].as_str().unwrap();
+        let last = app
+            .get(
+                &format!("/api/v1/threads/latest?limit=2&cursor={cursor}"),
+                None,
+            )
+            .await;
+        assert_eq!(last.body["items"].as_array().unwrap().len(), 1);
+        assert_eq!(last.body["next_cursor"], serde_json::Value::Null);
+        app.get("/api/v1/threads/latest?cursor=garbage", None)
+            .await
+            .assert_problem(422, "validation_failed");
+    }
+);
+
+db_test!(views_are_counted_in_memory_and_flushed_in_batches, |app| {
+    let s = app.forum().await;
+    let m = app.register("saif").await;
+    let (t, _) = app.thread(&m, s.forum_id, "Viewed").await;
+    let before = app.state.db.query_count();
+    for _ in 0..3 {
+        app.get(&format!("/api/v1/threads/{t}"), None).await;
+    }
+    let r = app.get(&format!("/api/v1/threads/{t}"), None).await;
+    assert_eq!(r.body["view_count"], 4);
+    // reading wrote nothing: 4 requests of a fixed number of read queries each
+    let per_read = (app.state.db.query_count() - before) / 4;
+    assert!(per_read <= 5, "{per_read} queries per read");
+    let flushed = app.state.views.flush(&app.state.db).await.unwrap();
+    assert_eq!(flushed, 1);
+    // a fresh server on the same database (a restart) sees the flushed count
+    let restarted = gloss::AppState::init(crate::common::test_config(&app.db.url)).unwrap();
+    let row = restarted
+        .db
+        .run(move |conn| Ok(gloss::threads::db::find(conn, t)?.unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(row.view_count, 4);
+});
