@@ -29,7 +29,11 @@ pub fn build_pool(url: &str, size: u32, timeout: Duration) -> Result<Db, String>
     establish(url).map_err(|e| format!("cannot connect to {}: {e}", redact_url(url)))?;
     let manager = ConnectionManager::new(url);
     let queries = manager.query_counter();
+    // No test query on every checkout: it would add a round trip to every request. A connection
+    // whose transaction state broke is dropped by `has_broken`; one the server dropped fails its
+    // next query once (503/500) and is replaced.
     let pool = Pool::builder()
+        .test_on_check_out(false)
         .max_size(size)
         .connection_timeout(timeout)
         .build(manager)
