@@ -31,6 +31,8 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// `GLOSS_WORKERS`: HTTP worker threads (default: one per core).
     pub workers: Option<usize>,
+    /// `GLOSS_PUBLIC_URL`: the URL clients reach this server at (for links in JSON-LD); default `http://{bind}`.
+    pub public_url: Option<String>,
     /// `GLOSS_VIEW_FLUSH_INTERVAL`: seconds between writes of buffered thread views.
     pub view_flush_interval: Duration,
 }
@@ -52,6 +54,7 @@ impl Default for Config {
             cors_origins: Vec::new(),
             workers: None,
             view_flush_interval: Duration::from_secs(10),
+            public_url: None,
         }
     }
 }
@@ -60,6 +63,13 @@ impl Default for Config {
 pub const MIN_JWT_SECRET_LEN: usize = 32;
 
 impl Config {
+    /// The base URL of this server as clients see it, without a trailing slash.
+    pub fn base_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.bind))
+    }
+
     /// Reads `GLOSS_*` variables; an unparsable value is an error that names the variable.
     pub fn from_env() -> Result<Config, String> {
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -112,6 +122,7 @@ impl Config {
             db_pool_timeout: secs("GLOSS_DB_POOL_TIMEOUT", d.db_pool_timeout)?,
             body_limit: num("GLOSS_BODY_LIMIT", get("GLOSS_BODY_LIMIT"), d.body_limit)?,
             cors_origins: list("GLOSS_CORS_ORIGINS"),
+            public_url: get("GLOSS_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_string()),
             view_flush_interval: secs("GLOSS_VIEW_FLUSH_INTERVAL", d.view_flush_interval)?,
             workers: match get("GLOSS_WORKERS") {
                 None => None,

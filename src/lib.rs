@@ -1,6 +1,7 @@
 //! Gloss: a JSON REST API for discussion forums whose posts can be analyzed (highlight, cite,
 //! respond). `build_app` is the one application, used by the binary and by the tests alike.
 
+pub mod annotations;
 pub mod auth;
 pub mod config;
 pub mod db;
@@ -109,7 +110,8 @@ fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .configure(users::http::routes)
         .configure(forums::http::routes)
         .configure(threads::http::routes)
-        .configure(posts::http::routes);
+        .configure(posts::http::routes)
+        .configure(annotations::http::routes);
 }
 
 fn routes<T>(app: utoipa_actix_web::UtoipaApp<T>) -> utoipa_actix_web::UtoipaApp<T>

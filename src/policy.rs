@@ -5,6 +5,7 @@
 //! administer forums and accounts. A decision that depends on what exists answers 404 for what the
 //! actor may not even see (a deleted thread, to a member), and 403 for what they see but may not touch.
 
+use crate::annotations::db::AnnotationRow;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ErrorKind};
 use crate::posts::db::PostRow;
@@ -183,6 +184,57 @@ pub fn can_delete_post(
         return Err(ApiError::new(
             ErrorKind::ThreadLocked,
             "this thread is locked: its posts cannot be deleted",
+        ));
+    }
+    Ok(())
+}
+
+/// Annotating a post: any signed-in member who can read it, on a live post in a thread that is
+/// not locked (moderators also in locked threads).
+pub fn can_annotate(actor: &AuthUser, post: &PostRow, thread: &ThreadRow) -> Result<(), ApiError> {
+    can_view_post(Some(actor), post, thread)?;
+    if post.is_deleted() {
+        return Err(ApiError::not_found("no such post"));
+    }
+    if thread.locked && !is_moderator(Some(actor)) {
+        return Err(ApiError::new(
+            ErrorKind::ThreadLocked,
+            "this thread is locked: it accepts no new annotations",
+        ));
+    }
+    Ok(())
+}
+
+/// Seeing an annotation: whoever can read its post, and a private one only its author (moderators
+/// included: private means private). Anything else is 404, never a hint that it exists.
+pub fn can_view_annotation(
+    viewer: Option<&AuthUser>,
+    annotation: &AnnotationRow,
+    post: &PostRow,
+    thread: &ThreadRow,
+) -> Result<(), ApiError> {
+    can_view_post(viewer, post, thread)?;
+    if !annotation.visible_to(viewer.map(|v| v.id)) {
+        return Err(ApiError::not_found("no such annotation"));
+    }
+    Ok(())
+}
+
+/// Editing an annotation: its author only.
+pub fn can_edit_annotation(actor: &AuthUser, annotation: &AnnotationRow) -> Result<(), ApiError> {
+    if annotation.user_id != actor.id {
+        return Err(ApiError::forbidden(
+            "only the annotation's author may edit it",
+        ));
+    }
+    Ok(())
+}
+
+/// Deleting an annotation: its author, or a moderator.
+pub fn can_delete_annotation(actor: &AuthUser, annotation: &AnnotationRow) -> Result<(), ApiError> {
+    if annotation.user_id != actor.id && !is_moderator(Some(actor)) {
+        return Err(ApiError::forbidden(
+            "only the annotation's author or a moderator may delete it",
         ));
     }
     Ok(())

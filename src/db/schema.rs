@@ -148,7 +148,56 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    annotations (id) {
+        id -> BigInt,
+        post_id -> BigInt,
+        user_id -> BigInt,
+        parent_id -> Nullable<BigInt>,
+        motivation -> Text,
+        body -> Nullable<Text>,
+        body_html -> Nullable<Text>,
+        tags -> Text,
+        visibility -> Text,
+        quote_exact -> Nullable<Text>,
+        quote_prefix -> Nullable<Text>,
+        quote_suffix -> Nullable<Text>,
+        start_pos -> Nullable<BigInt>,
+        end_pos -> Nullable<BigInt>,
+        created_revision -> Integer,
+        anchored_revision -> Integer,
+        anchor_state -> Text,
+        anchor_confidence -> Double,
+        reply_count -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    citations (id) {
+        id -> BigInt,
+        citing_post_id -> BigInt,
+        cited_post_id -> BigInt,
+        annotation_id -> Nullable<BigInt>,
+        cited_revision -> Integer,
+        quoted_text -> Text,
+        quote_prefix -> Text,
+        quote_suffix -> Text,
+        start_pos -> BigInt,
+        end_pos -> BigInt,
+        current_exact -> Nullable<Text>,
+        current_start -> Nullable<BigInt>,
+        current_end -> Nullable<BigInt>,
+        anchor_state -> Text,
+        anchor_confidence -> Double,
+        position -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(annotations -> posts (post_id));
 diesel::joinable!(thread_prefixes -> forums (forum_id));
 diesel::joinable!(thread_fields -> forums (forum_id));
 diesel::joinable!(threads -> forums (forum_id));
@@ -167,4 +216,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     thread_field_values,
     posts,
     post_revisions,
+    annotations,
+    citations,
 );

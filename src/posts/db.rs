@@ -167,6 +167,14 @@ pub fn edit(
                 post_revisions::created_at.eq(t),
             ))
             .execute(conn)?;
+        // every annotation and citation selector into this post follows the new text, in this transaction
+        crate::annotations::reanchor::reanchor_post(
+            conn,
+            post.id,
+            &post.body_text,
+            content.body_text,
+            revision,
+        )?;
         diesel::update(posts::table.find(post.id))
             .set((
                 posts::body.eq(content.body),
@@ -234,6 +242,17 @@ pub fn latest(
     }
     q.order(posts::id.desc())
         .limit(limit)
+        .select(select())
+        .load(conn)
+}
+
+/// Posts by id, in one query.
+pub fn find_many(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<PostRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    posts::table
+        .filter(posts::id.eq_any(ids.to_vec()))
         .select(select())
         .load(conn)
 }

@@ -2,10 +2,14 @@
 
 use actix_web::{delete, get, http::header, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
+use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::db::{self as post_db, NewPostContent, PostRow};
+use crate::annotations::citations::{self, CitationInput};
+use crate::annotations::db as annotation_db;
+use crate::annotations::heatmap::{self, HeatSegment};
 use crate::auth::{AuthUser, MaybeUser};
 use crate::db::DbConn;
 use crate::error::{ApiError, Problem, Validator};
@@ -15,6 +19,7 @@ use crate::pagination::{
 };
 use crate::policy;
 use crate::text;
+use crate::text::utf16_offsets;
 use crate::threads::db::{self as thread_db, ThreadRow};
 use crate::users::cards::{load_users, unknown_ref, AuthorCard, UserRef};
 use crate::users::db as user_db;
@@ -32,7 +37,8 @@ pub const MAX_BODY_CHARS: usize = 50_000;
                "rank_title": "Senior Member", "joined_at": "2024-01-24T09:30:00Z", "message_count": 16995, "reaction_score": 8155},
     "body": "China's Xi vows **greater support** for Russia.", "body_html": "<p>China's Xi vows <strong>greater support</strong> for Russia.</p>\n",
     "body_text": "China's Xi vows greater support for Russia.", "revision": 1, "edit_count": 0, "edited_at": null,
-    "created_at": "2025-07-16T09:00:00Z", "deleted": false}))]
+    "created_at": "2025-07-16T09:00:00Z", "deleted": false, "annotation_count": 2,
+    "highlights": [{"start": 16, "end": 30, "start_utf16": 16, "end_utf16": 30, "count": 2}], "cited_by_count": 1}))]
 pub struct Post {
     pub id: i64,
     pub thread_id: i64,
@@ -51,6 +57,13 @@ pub struct Post {
     pub edited_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub deleted: bool,
+    /// Annotations on this post visible to the caller (public ones and the caller's private ones).
+    pub annotation_count: i64,
+    /// The heat map of the passages marked by those annotations: disjoint stretches of `body_text`
+    /// with how many members marked each.
+    pub highlights: Vec<HeatSegment>,
+    /// Visible posts citing this one.
+    pub cited_by_count: i64,
 }
 
 /// A post and where it sits in its thread.
@@ -82,13 +95,26 @@ pub struct RevisionList {
     pub items: Vec<Revision>,
 }
 
-/// A reply, or a new body for a post.
+/// A new body for a post.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"body": "Beijing has long sought to present the SCO as a counterweight."}))]
 pub struct PostInput {
     /// Markdown, 1 to 50,000 characters.
     pub body: String,
+}
+
+/// A reply, optionally citing passages of other posts.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"body": "That is the heart of it.", "citations": [{"post_id": 145, "selector": {"exact": "strengthen mutual support"}}]}))]
+pub struct ReplyInput {
+    /// Markdown, 1 to 50,000 characters.
+    pub body: String,
+    /// Passages of other posts to quote: each is checked against its source, stored, and rendered
+    /// as a quote block above the reply's own text (the quotes are not part of its `body_text`).
+    #[serde(default)]
+    pub citations: Vec<CitationInput>,
 }
 
 /// Which page size to locate a post with.
@@ -119,6 +145,9 @@ pub fn build_posts(
 ) -> Result<Vec<Post>, ApiError> {
     let ids: Vec<i64> = rows.iter().map(|p| p.user_id).collect();
     let users = load_users(conn, &ids)?;
+    let post_ids: Vec<i64> = rows.iter().map(|p| p.id).collect();
+    let marks = annotation_db::marks_for_posts(conn, &post_ids, viewer.map(|v| v.id))?;
+    let cited = citations::cited_by_counts(conn, &post_ids)?;
     let see_deleted = policy::can_see_deleted(viewer);
     Ok(rows
         .into_iter()
@@ -141,7 +170,27 @@ pub fn build_posts(
                         reaction_score: 0,
                     }
                 });
+            let mine: Vec<&annotation_db::Mark> = if hidden {
+                Vec::new()
+            } else {
+                marks.iter().filter(|m| m.post_id == p.id).collect()
+            };
+            let ranges: Vec<(usize, usize, i64)> = mine
+                .iter()
+                .filter(|m| m.anchor_state != "orphaned")
+                .filter_map(|m| Some((m.start_pos? as usize, m.end_pos? as usize, m.user_id)))
+                .collect();
+            let mut highlights = heatmap::segments(&ranges);
+            let bounds: Vec<usize> = highlights.iter().flat_map(|h| [h.start, h.end]).collect();
+            let units = utf16_offsets(&p.body_text, &bounds);
+            for (i, h) in highlights.iter_mut().enumerate() {
+                h.start_utf16 = units[2 * i];
+                h.end_utf16 = units[2 * i + 1];
+            }
             Post {
+                annotation_count: mine.len() as i64,
+                highlights,
+                cited_by_count: cited.get(&p.id).copied().unwrap_or(0),
                 id: p.id,
                 thread_id: p.thread_id,
                 position: p.position,
@@ -213,7 +262,7 @@ pub async fn list_posts(
     tag = "posts",
     security(("bearer_auth" = [])),
     params(("thread_id" = i64, Path, description = "Thread id", example = 9)),
-    request_body = PostInput,
+    request_body = ReplyInput,
     responses(
         (status = 201, description = "The new post", body = Post, headers(("Location" = String, description = "The new post"))),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
@@ -221,7 +270,7 @@ pub async fn list_posts(
          example = json!({"type": "urn:gloss:problem:thread_locked", "title": "Thread locked", "status": 403,
              "detail": "this thread is locked: it accepts no new posts", "code": "thread_locked", "errors": []})),
         (status = 404, description = "No such thread", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid body, or a citation whose quote is not in its source (named `citations[i].…`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/threads/{thread_id}/posts")]
@@ -229,7 +278,7 @@ pub async fn create_post(
     state: web::Data<AppState>,
     user: AuthUser,
     path: web::Path<i64>,
-    body: Json<PostInput>,
+    body: Json<ReplyInput>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let req = body.0;
@@ -243,16 +292,22 @@ pub async fn create_post(
             let thread = thread_or_404(conn, id)?;
             policy::can_reply(&user, &thread)?;
             user_db::require_active(conn, user.id)?;
-            let row = post_db::reply(
-                conn,
-                &thread,
-                user.id,
-                &NewPostContent {
-                    body: &req.body,
-                    body_html: &rendered.html,
-                    body_text: &rendered.text,
-                },
-            )?;
+            let cites = citations::prepare(conn, &user, &req.citations)?;
+            let html = format!("{}{}", citations::quotes_html(&cites), rendered.html);
+            let row = conn.transaction(|conn| -> Result<PostRow, ApiError> {
+                let row = post_db::reply(
+                    conn,
+                    &thread,
+                    user.id,
+                    &NewPostContent {
+                        body: &req.body,
+                        body_html: &text::sanitize(&html),
+                        body_text: &rendered.text,
+                    },
+                )?;
+                citations::insert(conn, row.id, &cites)?;
+                Ok(row)
+            })?;
             build_posts(conn, vec![row], Some(&user))?
                 .pop()
                 .ok_or_else(|| ApiError::internal("post vanished"))
@@ -343,13 +398,18 @@ pub async fn edit_post(
             let row = if post.body == req.body {
                 post
             } else {
+                let html = format!(
+                    "{}{}",
+                    citations::stored_quotes_html(conn, post.id)?,
+                    rendered.html
+                );
                 post_db::edit(
                     conn,
                     &post,
                     user.id,
                     &NewPostContent {
                         body: &req.body,
-                        body_html: &rendered.html,
+                        body_html: &text::sanitize(&html),
                         body_text: &rendered.text,
                     },
                 )?

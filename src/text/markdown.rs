@@ -45,7 +45,8 @@ pub fn sanitize(html: &str) -> String {
     ammonia::Builder::default()
         .link_rel(Some("nofollow ugc"))
         .add_tag_attributes("blockquote", ["data-post-id", "data-username"])
-        .add_tag_attributes("code", ["class"])
+        .add_allowed_classes("blockquote", ["gloss-citation"])
+        .add_allowed_classes("p", ["gloss-citation-source"])
         .clean(html)
         .to_string()
 }
@@ -103,6 +104,22 @@ fn plain_text(markdown: &str) -> String {
         .map(|l| l.trim_end_matches(['\t', ' ']))
         .collect();
     lines.join("\n").trim().to_string()
+}
+
+/// Escapes text for inclusion in HTML.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -1,6 +1,43 @@
 //! Pure text logic, with no database and no HTTP: Markdown to safe HTML and to the plain text a
 //! reader sees (`body_text`, the text annotations point into).
 
+pub mod anchor;
 mod markdown;
 
-pub use markdown::{render, Rendered};
+pub use markdown::{escape_html, render, sanitize, Rendered};
+
+/// UTF-16 offsets for many code-point offsets into one text, in a single pass over the text
+/// (offsets past the end map to the text's UTF-16 length).
+pub fn utf16_offsets(text: &str, cp_offsets: &[usize]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..cp_offsets.len()).collect();
+    order.sort_by_key(|&i| cp_offsets[i]);
+    let mut out = vec![0; cp_offsets.len()];
+    let mut chars = text.chars();
+    let (mut cp, mut units) = (0usize, 0usize);
+    for i in order {
+        while cp < cp_offsets[i] {
+            match chars.next() {
+                Some(c) => {
+                    units += c.len_utf16();
+                    cp += 1;
+                }
+                None => break,
+            }
+        }
+        out[i] = units;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn utf16_offsets_count_surrogate_pairs() {
+        let text = "[🇨🇳] Xi";
+        // '[' 1 unit, each regional indicator 2 units, ']' 1, ' ' 1
+        assert_eq!(
+            super::utf16_offsets(text, &[0, 1, 3, 4, 7, 99]),
+            vec![0, 1, 5, 6, 9, 9]
+        );
+    }
+}

@@ -1,0 +1,2 @@
+DROP TABLE citations;
+DROP TABLE annotations;

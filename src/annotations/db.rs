@@ -1,0 +1,347 @@
+//! Annotations in the database.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::{annotations, posts, threads};
+use crate::db::{DbConn, MultiBackend};
+
+/// A row of `annotations`.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = annotations)]
+pub struct AnnotationRow {
+    pub id: i64,
+    pub post_id: i64,
+    pub user_id: i64,
+    pub parent_id: Option<i64>,
+    pub motivation: String,
+    pub body: Option<String>,
+    pub body_html: Option<String>,
+    pub tags: String,
+    pub visibility: String,
+    pub quote_exact: Option<String>,
+    pub quote_prefix: Option<String>,
+    pub quote_suffix: Option<String>,
+    pub start_pos: Option<i64>,
+    pub end_pos: Option<i64>,
+    pub created_revision: i32,
+    pub anchored_revision: i32,
+    pub anchor_state: String,
+    pub anchor_confidence: f64,
+    pub reply_count: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl AnnotationRow {
+    /// Whether `viewer` may see it: public ones to all, private ones to their author only.
+    pub fn visible_to(&self, viewer: Option<i64>) -> bool {
+        self.visibility == "public" || Some(self.user_id) == viewer
+    }
+
+    /// The tags, from their stored JSON.
+    pub fn tag_list(&self) -> Vec<String> {
+        serde_json::from_str(&self.tags).unwrap_or_default()
+    }
+}
+
+/// Insert form of an annotation.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = annotations)]
+pub struct NewAnnotation {
+    pub post_id: i64,
+    pub user_id: i64,
+    pub parent_id: Option<i64>,
+    pub motivation: String,
+    pub body: Option<String>,
+    pub body_html: Option<String>,
+    pub tags: String,
+    pub visibility: String,
+    pub quote_exact: Option<String>,
+    pub quote_prefix: Option<String>,
+    pub quote_suffix: Option<String>,
+    pub start_pos: Option<i64>,
+    pub end_pos: Option<i64>,
+    pub created_revision: i32,
+    pub anchored_revision: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Update form of an annotation's content; `Some(None)` clears.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = annotations)]
+pub struct AnnotationChanges {
+    pub motivation: Option<String>,
+    pub body: Option<Option<String>>,
+    pub body_html: Option<Option<String>>,
+    pub tags: Option<String>,
+    pub visibility: Option<String>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+/// A new selector position for an annotation, after re-anchoring.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = annotations)]
+pub struct AnchorChanges {
+    pub quote_exact: Option<Option<String>>,
+    pub quote_prefix: Option<Option<String>>,
+    pub quote_suffix: Option<Option<String>>,
+    pub start_pos: Option<Option<i64>>,
+    pub end_pos: Option<Option<i64>>,
+    pub anchored_revision: Option<i32>,
+    pub anchor_state: Option<String>,
+    pub anchor_confidence: Option<f64>,
+}
+
+fn select() -> <AnnotationRow as Selectable<MultiBackend>>::SelectExpression {
+    <AnnotationRow as Selectable<MultiBackend>>::construct_selection()
+}
+
+/// The id that matches no member: the viewer of a guest.
+const NOBODY: i64 = -1;
+
+/// Inserts an annotation (a reply also counts into its parent).
+pub fn insert(conn: &mut DbConn, new: &NewAnnotation) -> QueryResult<AnnotationRow> {
+    conn.transaction(|conn| {
+        let row = diesel::insert_into(annotations::table)
+            .values(new)
+            .returning(select())
+            .get_result(conn)?;
+        if let Some(parent) = new.parent_id {
+            diesel::update(annotations::table.find(parent))
+                .set(annotations::reply_count.eq(annotations::reply_count + 1))
+                .execute(conn)?;
+        }
+        Ok(row)
+    })
+}
+
+/// One annotation.
+pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<AnnotationRow>> {
+    annotations::table
+        .find(id)
+        .select(select())
+        .first(conn)
+        .optional()
+}
+
+/// Changes an annotation's content.
+pub fn update(
+    conn: &mut DbConn,
+    id: i64,
+    changes: &AnnotationChanges,
+) -> QueryResult<AnnotationRow> {
+    diesel::update(annotations::table.find(id))
+        .set(changes)
+        .returning(select())
+        .get_result(conn)
+}
+
+/// Deletes an annotation and its replies.
+pub fn delete(conn: &mut DbConn, row: &AnnotationRow) -> QueryResult<()> {
+    conn.transaction(|conn| {
+        diesel::delete(annotations::table.filter(annotations::parent_id.eq(row.id)))
+            .execute(conn)?;
+        diesel::delete(annotations::table.find(row.id)).execute(conn)?;
+        if let Some(parent) = row.parent_id {
+            diesel::update(annotations::table.find(parent))
+                .set(annotations::reply_count.eq(annotations::reply_count - 1))
+                .execute(conn)?;
+        }
+        Ok(())
+    })
+}
+
+/// Which annotations of a post to list.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ListFilter<'a> {
+    /// Only this anchor state.
+    pub anchor_state: Option<&'a str>,
+}
+
+/// A page of a post's top-level annotations visible to `viewer`, in text order; and the total.
+pub fn list_for_post(
+    conn: &mut DbConn,
+    post_id: i64,
+    viewer: Option<i64>,
+    filter: ListFilter,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<AnnotationRow>, i64)> {
+    let viewer = viewer.unwrap_or(NOBODY);
+    let build = || {
+        let mut q = annotations::table
+            .filter(annotations::post_id.eq(post_id))
+            .filter(annotations::parent_id.is_null())
+            .filter(
+                annotations::visibility
+                    .eq("public")
+                    .or(annotations::user_id.eq(viewer)),
+            )
+            .into_boxed::<MultiBackend>();
+        if let Some(state) = filter.anchor_state {
+            q = q.filter(annotations::anchor_state.eq(state.to_string()));
+        }
+        q
+    };
+    let total = build().count().get_result(conn)?;
+    let items = build()
+        .order((annotations::start_pos.asc(), annotations::id.asc()))
+        .offset(offset)
+        .limit(limit)
+        .select(select())
+        .load(conn)?;
+    Ok((items, total))
+}
+
+/// A page of the replies to an annotation, oldest first; and the total.
+pub fn replies(
+    conn: &mut DbConn,
+    parent_id: i64,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<AnnotationRow>, i64)> {
+    let base = || annotations::table.filter(annotations::parent_id.eq(parent_id));
+    let total = base().count().get_result(conn)?;
+    let items = base()
+        .order(annotations::id.asc())
+        .offset(offset)
+        .limit(limit)
+        .select(select())
+        .load(conn)?;
+    Ok((items, total))
+}
+
+/// A page of the top-level annotations visible to `viewer` on the visible posts of a thread.
+pub fn list_for_thread(
+    conn: &mut DbConn,
+    thread_id: i64,
+    viewer: Option<i64>,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<AnnotationRow>, i64)> {
+    let viewer = viewer.unwrap_or(NOBODY);
+    let build = || {
+        annotations::table
+            .inner_join(posts::table)
+            .filter(posts::thread_id.eq(thread_id))
+            .filter(posts::deleted_at.is_null())
+            .filter(annotations::parent_id.is_null())
+            .filter(
+                annotations::visibility
+                    .eq("public")
+                    .or(annotations::user_id.eq(viewer)),
+            )
+    };
+    let total = build().count().get_result(conn)?;
+    let items = build()
+        .order((
+            posts::position.asc(),
+            annotations::start_pos.asc(),
+            annotations::id.asc(),
+        ))
+        .offset(offset)
+        .limit(limit)
+        .select(select())
+        .load(conn)?;
+    Ok((items, total))
+}
+
+/// A member's annotations (top-level and replies) visible to `viewer`, newest first, before a cursor;
+/// only those on visible posts in visible threads.
+pub fn list_by_user(
+    conn: &mut DbConn,
+    user_id: i64,
+    viewer: Option<i64>,
+    before: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<AnnotationRow>> {
+    let viewer = viewer.unwrap_or(NOBODY);
+    let mut q = annotations::table
+        .inner_join(posts::table.inner_join(threads::table))
+        .filter(annotations::user_id.eq(user_id))
+        .filter(
+            annotations::visibility
+                .eq("public")
+                .or(annotations::user_id.eq(viewer)),
+        )
+        .filter(posts::deleted_at.is_null())
+        .filter(threads::deleted_at.is_null())
+        .into_boxed::<MultiBackend>();
+    if let Some(b) = before {
+        q = q.filter(annotations::id.lt(b));
+    }
+    q.order(annotations::id.desc())
+        .limit(limit)
+        .select(select())
+        .load(conn)
+}
+
+/// One mark of a passage, for counts and heat maps.
+#[derive(Debug, Clone, Queryable)]
+pub struct Mark {
+    pub post_id: i64,
+    pub user_id: i64,
+    pub start_pos: Option<i64>,
+    pub end_pos: Option<i64>,
+    pub anchor_state: String,
+}
+
+/// The top-level annotations visible to `viewer` on these posts, in one query.
+pub fn marks_for_posts(
+    conn: &mut DbConn,
+    post_ids: &[i64],
+    viewer: Option<i64>,
+) -> QueryResult<Vec<Mark>> {
+    if post_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let viewer = viewer.unwrap_or(NOBODY);
+    annotations::table
+        .filter(annotations::post_id.eq_any(post_ids.to_vec()))
+        .filter(annotations::parent_id.is_null())
+        .filter(
+            annotations::visibility
+                .eq("public")
+                .or(annotations::user_id.eq(viewer)),
+        )
+        .select((
+            annotations::post_id,
+            annotations::user_id,
+            annotations::start_pos,
+            annotations::end_pos,
+            annotations::anchor_state,
+        ))
+        .load(conn)
+}
+
+/// Every anchored annotation of a post (not replies), for re-anchoring.
+pub fn with_selectors(conn: &mut DbConn, post_id: i64) -> QueryResult<Vec<AnnotationRow>> {
+    annotations::table
+        .filter(annotations::post_id.eq(post_id))
+        .filter(annotations::parent_id.is_null())
+        .filter(annotations::anchor_state.ne("orphaned"))
+        .select(select())
+        .load(conn)
+}
+
+/// Stores a re-anchoring outcome.
+pub fn set_anchor(conn: &mut DbConn, id: i64, changes: &AnchorChanges) -> QueryResult<()> {
+    diesel::update(annotations::table.find(id))
+        .set(changes)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Points every live annotation of a post at a new revision of it.
+pub fn set_revision_for_post(conn: &mut DbConn, post_id: i64, revision: i32) -> QueryResult<usize> {
+    diesel::update(
+        annotations::table
+            .filter(annotations::post_id.eq(post_id))
+            .filter(annotations::parent_id.is_null())
+            .filter(annotations::anchor_state.ne("orphaned")),
+    )
+    .set(annotations::anchored_revision.eq(revision))
+    .execute(conn)
+}

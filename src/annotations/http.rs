@@ -1,0 +1,1072 @@
+//! `/posts/{id}/annotations`, `/annotations`: highlight and respond to passages of posts, reply to
+//! annotations, list them by post, thread and member; `/posts/{id}/citations`: who cited what.
+
+use std::collections::HashMap;
+
+use actix_web::{delete, get, http::header, patch, post, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::citations;
+use super::db::{
+    self as annotation_db, AnnotationChanges, AnnotationRow, ListFilter, NewAnnotation,
+};
+use super::w3c::{self, W3cAnnotation, W3cAnnotationInput, W3cAnnotationPage};
+use crate::auth::{AuthUser, MaybeUser};
+use crate::db::{now, DbConn};
+use crate::error::{ApiError, Problem, Validator};
+use crate::extract::{from_value, Json, Query};
+use crate::pagination::{CursorPage, CursorParams, Page, PageParams};
+use crate::policy;
+use crate::posts::db::{self as post_db, PostRow};
+use crate::text::anchor::{self, AnchorError, Selector, TextPosition, TextQuote};
+use crate::text::{render, utf16_offsets};
+use crate::threads::db::{self as thread_db, ThreadRow};
+use crate::users::cards::{load_users, unknown_ref, UserRef};
+use crate::users::db as user_db;
+use crate::users::http::utc;
+use crate::AppState;
+
+/// Why an annotation was made (the W3C motivations).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Motivation {
+    Highlighting,
+    Commenting,
+    Questioning,
+    Assessing,
+    Replying,
+    Tagging,
+    Bookmarking,
+    Linking,
+    Describing,
+    Classifying,
+}
+
+impl Motivation {
+    /// The W3C name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Motivation::Highlighting => "highlighting",
+            Motivation::Commenting => "commenting",
+            Motivation::Questioning => "questioning",
+            Motivation::Assessing => "assessing",
+            Motivation::Replying => "replying",
+            Motivation::Tagging => "tagging",
+            Motivation::Bookmarking => "bookmarking",
+            Motivation::Linking => "linking",
+            Motivation::Describing => "describing",
+            Motivation::Classifying => "classifying",
+        }
+    }
+
+    fn parse(s: &str) -> Motivation {
+        serde_json::from_value(serde_json::Value::String(s.into()))
+            .unwrap_or(Motivation::Commenting)
+    }
+
+    /// Whether an annotation with this motivation may go without a body.
+    fn body_optional(self) -> bool {
+        matches!(
+            self,
+            Motivation::Highlighting
+                | Motivation::Bookmarking
+                | Motivation::Tagging
+                | Motivation::Classifying
+        )
+    }
+}
+
+/// Who sees an annotation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    /// Whoever can read the post.
+    Public,
+    /// The author only.
+    Private,
+}
+
+impl Visibility {
+    fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Public => "public",
+            Visibility::Private => "private",
+        }
+    }
+}
+
+/// The passage to annotate, as a W3C TextQuoteSelector and/or TextPositionSelector. Positions count
+/// Unicode code points of the post's `body_text`; `start_utf16`/`end_utf16` may be sent instead
+/// (what JavaScript, Swift and Kotlin index with).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"exact": "strengthen mutual support", "prefix": "should “", "suffix": "”"}))]
+pub struct SelectorInput {
+    /// The passage, verbatim.
+    pub exact: Option<String>,
+    /// Text right before it (up to 32 characters); tells repeated passages apart.
+    pub prefix: Option<String>,
+    /// Text right after it (up to 32 characters).
+    pub suffix: Option<String>,
+    /// Start, in code points.
+    pub start: Option<u64>,
+    /// End (exclusive), in code points.
+    pub end: Option<u64>,
+    /// Start, in UTF-16 code units (instead of `start`).
+    pub start_utf16: Option<u64>,
+    /// End, in UTF-16 code units (instead of `end`).
+    pub end_utf16: Option<u64>,
+}
+
+/// A passage of a post's `body_text`: both W3C selectors, with offsets in code points and UTF-16.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"exact": "strengthen mutual support", "prefix": "should “", "suffix": "”",
+    "start": 112, "end": 137, "start_utf16": 112, "end_utf16": 137}))]
+pub struct TextSelector {
+    pub exact: String,
+    pub prefix: String,
+    pub suffix: String,
+    /// `null` when the passage is gone (orphaned).
+    pub start: Option<usize>,
+    pub end: Option<usize>,
+    pub start_utf16: Option<usize>,
+    pub end_utf16: Option<usize>,
+}
+
+/// Whether the passage is still where it was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AnchorStateView {
+    /// Untouched by edits since it was made.
+    Anchored,
+    /// Found again after an edit changed or shifted it.
+    Moved,
+    /// Gone from the post: kept, shown apart, never attached elsewhere.
+    Orphaned,
+}
+
+impl AnchorStateView {
+    fn parse(s: &str) -> Self {
+        match s {
+            "moved" => AnchorStateView::Moved,
+            "orphaned" => AnchorStateView::Orphaned,
+            _ => AnchorStateView::Anchored,
+        }
+    }
+}
+
+/// Where an annotation points.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AnnotationTarget {
+    pub selector: TextSelector,
+    /// The post revision the annotation was made on.
+    pub created_revision: i32,
+    /// The post revision the selector now points into.
+    pub anchored_revision: i32,
+    pub anchor_state: AnchorStateView,
+    /// Confidence of the last re-anchoring (1 when untouched).
+    pub anchor_confidence: f64,
+}
+
+/// An annotation (or, with `parent_id`, a reply to one).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"id": 7, "post_id": 145, "parent_id": null, "author": {"id": 2, "username": "lin", "display_name": null},
+    "motivation": "commenting", "body": "This commits to very little.", "body_html": "<p>This commits to very little.</p>\n",
+    "tags": ["diplomacy"], "visibility": "public",
+    "target": {"selector": {"exact": "strengthen mutual support", "prefix": "should “", "suffix": "”", "start": 112, "end": 137,
+               "start_utf16": 112, "end_utf16": 137}, "created_revision": 1, "anchored_revision": 1, "anchor_state": "anchored", "anchor_confidence": 1.0},
+    "reply_count": 0, "created_at": "2025-07-16T11:00:00Z", "updated_at": "2025-07-16T11:00:00Z"}))]
+pub struct Annotation {
+    pub id: i64,
+    pub post_id: i64,
+    /// The annotation this replies to; `null` for a top-level annotation.
+    pub parent_id: Option<i64>,
+    pub author: UserRef,
+    pub motivation: Motivation,
+    /// Markdown.
+    pub body: Option<String>,
+    pub body_html: Option<String>,
+    pub tags: Vec<String>,
+    pub visibility: Visibility,
+    /// The passage; `null` for replies.
+    pub target: Option<AnnotationTarget>,
+    pub reply_count: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A new annotation on a passage of a post.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"motivation": "commenting", "body": "This commits to very little.", "tags": ["diplomacy"],
+    "selector": {"exact": "strengthen mutual support"}}))]
+pub struct CreateAnnotation {
+    pub motivation: Motivation,
+    /// Markdown, up to 10,000 characters; optional for highlighting, bookmarking, tagging and classifying.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Up to 10 tags of 1 to 50 characters.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// `public` (default) or `private`.
+    #[serde(default)]
+    pub visibility: Option<Visibility>,
+    pub selector: SelectorInput,
+}
+
+/// Changes to an annotation (its passage is fixed).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"body": "On reflection, this commits to nothing.", "visibility": "private"}))]
+pub struct UpdateAnnotation {
+    pub motivation: Option<Motivation>,
+    pub body: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub visibility: Option<Visibility>,
+}
+
+/// A reply to an annotation.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"body": "Agreed, and note the timing."}))]
+pub struct CreateReply {
+    /// Markdown, 1 to 10,000 characters.
+    pub body: String,
+}
+
+/// Which annotations of a post to list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AnnotationListParams {
+    /// 1-based page number (default 1).
+    #[param(minimum = 1, example = 1)]
+    pub page: Option<u32>,
+    /// Items per page (default 20, at most 100).
+    #[param(minimum = 1, maximum = 100, example = 20)]
+    pub per_page: Option<u32>,
+    /// Only annotations in this state (`orphaned` lists the ones whose passage is gone).
+    #[param(example = "orphaned")]
+    pub anchor_state: Option<String>,
+}
+
+/// A citation of a post's passage by another post.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Citation {
+    pub id: i64,
+    /// The post that quotes.
+    pub citing_post_id: i64,
+    pub citing_author: UserRef,
+    /// The post quoted.
+    pub cited_post_id: i64,
+    /// The cited post's revision when it was cited.
+    pub cited_revision: i32,
+    /// The text as quoted: kept whatever later happens to the source.
+    pub quoted_text: String,
+    /// Where the passage is in the source now (`start`/`end` null when it is gone).
+    pub selector: TextSelector,
+    pub anchor_state: AnchorStateView,
+    /// True when the source was edited or deleted since it was cited.
+    pub source_changed: bool,
+    /// The annotation whose passage was cited, if any.
+    pub annotation_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+}
+
+const MAX_ANNOTATION_BODY: usize = 10_000;
+
+fn selector_error(e: AnchorError) -> ApiError {
+    ApiError::invalid_field(format!("selector.{}", e.field()), e.message())
+}
+
+/// Checks a client's selector against a post's text and completes it (both selectors, context
+/// recomputed from the text). Errors name `selector.<field>`.
+pub fn selector_from_input(text: &str, input: &SelectorInput) -> Result<Selector, ApiError> {
+    let from_utf16 = |v: Option<u64>, field: &str| -> Result<Option<usize>, ApiError> {
+        match v {
+            None => Ok(None),
+            Some(u) => anchor::cp_offset_from_utf16(text, u as usize)
+                .map(Some)
+                .ok_or_else(|| {
+                    ApiError::invalid_field(
+                        format!("selector.{field}"),
+                        "is not a UTF-16 offset at a character boundary of the post",
+                    )
+                }),
+        }
+    };
+    let start = match input.start {
+        Some(s) => Some(s as usize),
+        None => from_utf16(input.start_utf16, "start_utf16")?,
+    };
+    let end = match input.end {
+        Some(e) => Some(e as usize),
+        None => from_utf16(input.end_utf16, "end_utf16")?,
+    };
+    let position = match (start, end) {
+        (Some(start), Some(end)) => Some(TextPosition { start, end }),
+        (None, None) => None,
+        (None, Some(_)) => {
+            return Err(ApiError::invalid_field(
+                "selector.start",
+                "is required with end",
+            ))
+        }
+        (Some(_), None) => {
+            return Err(ApiError::invalid_field(
+                "selector.end",
+                "is required with start",
+            ))
+        }
+    };
+    let quote = input.exact.as_ref().map(|exact| TextQuote {
+        exact: exact.clone(),
+        prefix: input.prefix.clone().unwrap_or_default(),
+        suffix: input.suffix.clone().unwrap_or_default(),
+    });
+    anchor::resolve(text, quote.as_ref(), position).map_err(selector_error)
+}
+
+fn check_tags(v: &mut Validator, tags: &[String]) {
+    v.check(tags.len() <= 10, "tags", "at most 10 tags");
+    v.check(
+        tags.iter()
+            .all(|t| (1..=50).contains(&t.trim().chars().count())),
+        "tags",
+        "each tag must be 1 to 50 characters",
+    );
+}
+
+fn check_body(v: &mut Validator, body: Option<&str>, motivation: Motivation) {
+    match body {
+        Some(b) => {
+            v.check(
+                !b.trim().is_empty() || motivation.body_optional(),
+                "body",
+                "must not be empty",
+            );
+            v.check(
+                b.chars().count() <= MAX_ANNOTATION_BODY,
+                "body",
+                format!("must be at most {MAX_ANNOTATION_BODY} characters"),
+            );
+        }
+        None => {
+            v.check(
+                motivation.body_optional(),
+                "body",
+                format!("is required for {}", motivation.as_str()),
+            );
+        }
+    }
+}
+
+/// Builds API annotations: authors from one query, and UTF-16 offsets from the posts' texts
+/// (loaded in one query unless given).
+pub fn build_annotations(
+    conn: &mut DbConn,
+    rows: &[AnnotationRow],
+    known_posts: &[&PostRow],
+) -> Result<Vec<Annotation>, ApiError> {
+    let users = load_users(conn, &rows.iter().map(|a| a.user_id).collect::<Vec<_>>())?;
+    let mut texts: HashMap<i64, String> = known_posts
+        .iter()
+        .map(|p| (p.id, p.body_text.clone()))
+        .collect();
+    let missing: Vec<i64> = rows
+        .iter()
+        .filter(|a| a.parent_id.is_none() && !texts.contains_key(&a.post_id))
+        .map(|a| a.post_id)
+        .collect();
+    if !missing.is_empty() {
+        for p in post_db::find_many(conn, &missing)? {
+            texts.insert(p.id, p.body_text);
+        }
+    }
+    Ok(rows
+        .iter()
+        .map(|a| {
+            let target = a
+                .quote_exact
+                .as_ref()
+                .filter(|_| a.parent_id.is_none())
+                .map(|exact| {
+                    let (start, end) = (
+                        a.start_pos.map(|s| s as usize),
+                        a.end_pos.map(|e| e as usize),
+                    );
+                    let (start_utf16, end_utf16) = match (start, end, texts.get(&a.post_id)) {
+                        (Some(s), Some(e), Some(text)) => {
+                            let u = utf16_offsets(text, &[s, e]);
+                            (Some(u[0]), Some(u[1]))
+                        }
+                        _ => (None, None),
+                    };
+                    AnnotationTarget {
+                        selector: TextSelector {
+                            exact: exact.clone(),
+                            prefix: a.quote_prefix.clone().unwrap_or_default(),
+                            suffix: a.quote_suffix.clone().unwrap_or_default(),
+                            start,
+                            end,
+                            start_utf16,
+                            end_utf16,
+                        },
+                        created_revision: a.created_revision,
+                        anchored_revision: a.anchored_revision,
+                        anchor_state: AnchorStateView::parse(&a.anchor_state),
+                        anchor_confidence: a.anchor_confidence,
+                    }
+                });
+            Annotation {
+                id: a.id,
+                post_id: a.post_id,
+                parent_id: a.parent_id,
+                author: users
+                    .get(&a.user_id)
+                    .map(UserRef::from)
+                    .unwrap_or_else(|| unknown_ref(a.user_id)),
+                motivation: Motivation::parse(&a.motivation),
+                body: a.body.clone(),
+                body_html: a.body_html.clone(),
+                tags: a.tag_list(),
+                visibility: if a.visibility == "private" {
+                    Visibility::Private
+                } else {
+                    Visibility::Public
+                },
+                target,
+                reply_count: a.reply_count,
+                created_at: utc(a.created_at),
+                updated_at: utc(a.updated_at),
+            }
+        })
+        .collect())
+}
+
+fn post_and_thread(conn: &mut DbConn, post_id: i64) -> Result<(PostRow, ThreadRow), ApiError> {
+    let post = post_db::find(conn, post_id)?
+        .ok_or_else(|| ApiError::not_found(format!("no post has id {post_id}")))?;
+    let thread = thread_db::find(conn, post.thread_id)?
+        .ok_or_else(|| ApiError::not_found("no such thread"))?;
+    Ok((post, thread))
+}
+
+/// An annotation the viewer may see, with its post and thread; 404 otherwise.
+fn visible_annotation(
+    conn: &mut DbConn,
+    viewer: Option<&AuthUser>,
+    id: i64,
+) -> Result<(AnnotationRow, PostRow, ThreadRow), ApiError> {
+    let a = annotation_db::find(conn, id)?
+        .ok_or_else(|| ApiError::not_found(format!("no annotation has id {id}")))?;
+    let (post, thread) = post_and_thread(conn, a.post_id)?;
+    policy::can_view_annotation(viewer, &a, &post, &thread)?;
+    if let Some(parent) = a.parent_id {
+        // a reply is visible only with its parent
+        let p = annotation_db::find(conn, parent)?
+            .ok_or_else(|| ApiError::not_found("no such annotation"))?;
+        policy::can_view_annotation(viewer, &p, &post, &thread)?;
+    }
+    Ok((a, post, thread))
+}
+
+fn one(mut v: Vec<Annotation>) -> Result<Annotation, ApiError> {
+    v.pop()
+        .ok_or_else(|| ApiError::internal("annotation vanished"))
+}
+
+fn jsonld(body: impl Serialize) -> HttpResponse {
+    HttpResponse::Ok().content_type(w3c::MEDIA_TYPE).json(body)
+}
+
+/// Annotate a passage of a post: highlight it, or respond to it.
+///
+/// Send Gloss's form (below) or a W3C Web Annotation document (`target.selector` with a
+/// TextQuoteSelector and/or TextPositionSelector). The server checks the quote is in the post's
+/// `body_text` at the position; with a quote alone it finds the position (prefix and suffix decide
+/// between repeated passages; still ambiguous is a 422 naming `selector.prefix`).
+#[utoipa::path(
+    tag = "annotations",
+    security(("bearer_auth" = [])),
+    params(("post_id" = i64, Path, description = "Post id", example = 145)),
+    request_body(content(
+        (CreateAnnotation = "application/json"),
+        (W3cAnnotationInput = "application/ld+json"),
+    )),
+    responses(
+        (status = 201, description = "Created", body = Annotation, headers(("Location" = String, description = "The new annotation"))),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The thread is locked (`thread_locked`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such post", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields; selector problems name `selector.exact`, `selector.start`, `selector.end` or `selector.prefix`",
+         body = Problem, content_type = "application/problem+json",
+         example = json!({"type": "urn:gloss:problem:validation_failed", "title": "Validation failed", "status": 422,
+             "detail": "selector.exact: the text at start..end does not match the quoted text (exact)", "code": "validation_failed",
+             "errors": [{"field": "selector.exact", "message": "the text at start..end does not match the quoted text (exact)"}]})),
+    )
+)]
+#[post("/posts/{post_id}/annotations")]
+pub async fn create_annotation(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<i64>,
+    body: Json<serde_json::Value>,
+) -> Result<HttpResponse, ApiError> {
+    let post_id = path.into_inner();
+    let req: CreateAnnotation = if w3c::is_w3c(&body.0) {
+        w3c::to_create(from_value::<W3cAnnotationInput>(body.0)?, post_id)?
+    } else {
+        from_value(body.0)?
+    };
+    let mut v = Validator::new();
+    check_body(&mut v, req.body.as_deref(), req.motivation);
+    check_tags(&mut v, &req.tags);
+    if req.motivation == Motivation::Tagging {
+        v.check(
+            !req.tags.is_empty(),
+            "tags",
+            "a tagging annotation needs at least one tag",
+        );
+    }
+    v.finish()?;
+    let body_md = req.body.clone().filter(|b| !b.trim().is_empty());
+    let rendered = body_md.as_deref().map(render);
+    let created = state
+        .db
+        .run(move |conn| {
+            let (post, thread) = post_and_thread(conn, post_id)?;
+            policy::can_annotate(&user, &post, &thread)?;
+            user_db::require_active(conn, user.id)?;
+            let selector = selector_from_input(&post.body_text, &req.selector)?;
+            let t = now();
+            let row = annotation_db::insert(
+                conn,
+                &NewAnnotation {
+                    post_id,
+                    user_id: user.id,
+                    parent_id: None,
+                    motivation: req.motivation.as_str().into(),
+                    body: body_md,
+                    body_html: rendered.map(|r| r.html),
+                    tags: serde_json::to_string(
+                        &req.tags.iter().map(|t| t.trim()).collect::<Vec<_>>(),
+                    )
+                    .unwrap_or_else(|_| "[]".into()),
+                    visibility: req.visibility.unwrap_or(Visibility::Public).as_str().into(),
+                    quote_exact: Some(selector.quote.exact),
+                    quote_prefix: Some(selector.quote.prefix),
+                    quote_suffix: Some(selector.quote.suffix),
+                    start_pos: Some(selector.position.start as i64),
+                    end_pos: Some(selector.position.end as i64),
+                    created_revision: post.revision,
+                    anchored_revision: post.revision,
+                    created_at: t,
+                    updated_at: t,
+                },
+            )?;
+            one(build_annotations(conn, &[row], &[&post])?)
+        })
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("/api/v1/annotations/{}", created.id),
+        ))
+        .json(created))
+}
+
+/// A post's annotations: the public ones and the caller's private ones, in text order.
+///
+/// With `Accept: application/ld+json; profile="http://www.w3.org/ns/anno.jsonld"` the page is a W3C
+/// AnnotationPage.
+#[utoipa::path(
+    tag = "annotations",
+    params(("post_id" = i64, Path, description = "Post id", example = 145), AnnotationListParams),
+    responses(
+        (status = 200, description = "A page of annotations", content(
+            (Page<Annotation> = "application/json"),
+            (W3cAnnotationPage = "application/ld+json"),
+        )),
+        (status = 404, description = "No such post", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid parameters", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/posts/{post_id}/annotations")]
+pub async fn list_post_annotations(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    viewer: MaybeUser,
+    path: web::Path<i64>,
+    query: Query<AnnotationListParams>,
+) -> Result<HttpResponse, ApiError> {
+    let post_id = path.into_inner();
+    let q = query.0;
+    let page = PageParams {
+        page: q.page,
+        per_page: q.per_page,
+    }
+    .validate()?;
+    if let Some(s) = &q.anchor_state {
+        Validator::new()
+            .check(
+                matches!(s.as_str(), "anchored" | "moved" | "orphaned"),
+                "anchor_state",
+                "must be anchored, moved or orphaned",
+            )
+            .finish()?;
+    }
+    let result = state
+        .db
+        .run(move |conn| {
+            let (post, thread) = post_and_thread(conn, post_id)?;
+            policy::can_view_post(viewer.0.as_ref(), &post, &thread)?;
+            let filter = ListFilter {
+                anchor_state: q.anchor_state.as_deref(),
+            };
+            let (rows, total) = annotation_db::list_for_post(
+                conn,
+                post_id,
+                viewer.0.map(|v| v.id),
+                filter,
+                page.offset(),
+                page.limit(),
+            )?;
+            Ok(page.page(build_annotations(conn, &rows, &[&post])?, total))
+        })
+        .await?;
+    if w3c::wants_jsonld(&req) {
+        let base = state.config.base_url();
+        return Ok(jsonld(W3cAnnotationPage {
+            context: w3c::CONTEXT.into(),
+            id: format!(
+                "{base}/api/v1/posts/{post_id}/annotations?page={}",
+                result.page
+            ),
+            kind: "AnnotationPage".into(),
+            start_index: (result.page as i64 - 1) * result.per_page as i64,
+            items: result
+                .items
+                .iter()
+                .map(|a| w3c::from_annotation(a, &base))
+                .collect(),
+        }));
+    }
+    Ok(HttpResponse::Ok().json(result))
+}
+
+/// One annotation (or reply). JSON-LD with `Accept: application/ld+json`.
+#[utoipa::path(
+    tag = "annotations",
+    params(("annotation_id" = i64, Path, description = "Annotation id", example = 7)),
+    responses(
+        (status = 200, description = "The annotation", content(
+            (Annotation = "application/json"),
+            (W3cAnnotation = "application/ld+json"),
+        )),
+        (status = 404, description = "No such annotation (or not visible to the caller)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/annotations/{annotation_id}")]
+pub async fn get_annotation(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    viewer: MaybeUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let a = state
+        .db
+        .run(move |conn| {
+            let (a, post, _) = visible_annotation(conn, viewer.0.as_ref(), id)?;
+            one(build_annotations(conn, &[a], &[&post])?)
+        })
+        .await?;
+    if w3c::wants_jsonld(&req) {
+        return Ok(jsonld(w3c::from_annotation(&a, &state.config.base_url())));
+    }
+    Ok(HttpResponse::Ok().json(a))
+}
+
+/// Change an annotation's motivation, body, tags or visibility (its author only).
+#[utoipa::path(
+    tag = "annotations",
+    security(("bearer_auth" = [])),
+    params(("annotation_id" = i64, Path, description = "Annotation id", example = 7)),
+    request_body = UpdateAnnotation,
+    responses(
+        (status = 200, description = "The annotation", body = Annotation),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the author", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such annotation", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/annotations/{annotation_id}")]
+pub async fn update_annotation(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<i64>,
+    body: Json<UpdateAnnotation>,
+) -> Result<web::Json<Annotation>, ApiError> {
+    let id = path.into_inner();
+    let req = body.0;
+    let a = state
+        .db
+        .run(move |conn| {
+            let (a, post, _) = visible_annotation(conn, Some(&user), id)?;
+            policy::can_edit_annotation(&user, &a)?;
+            user_db::require_active(conn, user.id)?;
+            let motivation = req.motivation.unwrap_or(Motivation::parse(&a.motivation));
+            let mut v = Validator::new();
+            if let Some(b) = &req.body {
+                check_body(&mut v, Some(b), motivation);
+            }
+            if let Some(t) = &req.tags {
+                check_tags(&mut v, t);
+            }
+            if a.parent_id.is_some() && req.visibility.is_some() {
+                v.check(
+                    false,
+                    "visibility",
+                    "a reply has the visibility of the annotation it answers",
+                );
+            }
+            v.finish()?;
+            let body = req.body.map(|b| Some(b).filter(|b| !b.trim().is_empty()));
+            let changes = AnnotationChanges {
+                motivation: req.motivation.map(|m| m.as_str().to_string()),
+                body_html: body.as_ref().map(|b| b.as_deref().map(|b| render(b).html)),
+                body,
+                tags: req
+                    .tags
+                    .map(|t| serde_json::to_string(&t).unwrap_or_else(|_| "[]".into())),
+                visibility: req.visibility.map(|v| v.as_str().to_string()),
+                updated_at: Some(now()),
+            };
+            let row = annotation_db::update(conn, id, &changes)?;
+            one(build_annotations(conn, &[row], &[&post])?)
+        })
+        .await?;
+    Ok(web::Json(a))
+}
+
+/// Delete an annotation and its replies (its author, or a moderator).
+#[utoipa::path(
+    tag = "annotations",
+    security(("bearer_auth" = [])),
+    params(("annotation_id" = i64, Path, description = "Annotation id", example = 7)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the author or a moderator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such annotation", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/annotations/{annotation_id}")]
+pub async fn delete_annotation(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    state
+        .db
+        .run(move |conn| {
+            let (a, _, _) = visible_annotation(conn, Some(&user), id)?;
+            policy::can_delete_annotation(&user, &a)?;
+            Ok(annotation_db::delete(conn, &a)?)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Reply to an annotation: the discussion under it. A reply to a reply joins the same discussion.
+#[utoipa::path(
+    tag = "annotations",
+    security(("bearer_auth" = [])),
+    params(("annotation_id" = i64, Path, description = "Annotation id", example = 7)),
+    request_body = CreateReply,
+    responses(
+        (status = 201, description = "The reply", body = Annotation),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The thread is locked", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such annotation", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/annotations/{annotation_id}/replies")]
+pub async fn create_reply(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<i64>,
+    body: Json<CreateReply>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let req = body.0;
+    let mut v = Validator::new();
+    check_body(&mut v, Some(&req.body), Motivation::Replying);
+    v.finish()?;
+    let rendered = render(&req.body);
+    let reply = state
+        .db
+        .run(move |conn| {
+            let (a, post, thread) = visible_annotation(conn, Some(&user), id)?;
+            let parent = match a.parent_id {
+                Some(p) => annotation_db::find(conn, p)?
+                    .ok_or_else(|| ApiError::not_found("no such annotation"))?,
+                None => a,
+            };
+            policy::can_annotate(&user, &post, &thread)?;
+            user_db::require_active(conn, user.id)?;
+            let t = now();
+            let row = annotation_db::insert(
+                conn,
+                &NewAnnotation {
+                    post_id: parent.post_id,
+                    user_id: user.id,
+                    parent_id: Some(parent.id),
+                    motivation: Motivation::Replying.as_str().into(),
+                    body: Some(req.body),
+                    body_html: Some(rendered.html),
+                    tags: "[]".into(),
+                    visibility: parent.visibility.clone(),
+                    quote_exact: None,
+                    quote_prefix: None,
+                    quote_suffix: None,
+                    start_pos: None,
+                    end_pos: None,
+                    created_revision: post.revision,
+                    anchored_revision: post.revision,
+                    created_at: t,
+                    updated_at: t,
+                },
+            )?;
+            one(build_annotations(conn, &[row], &[&post])?)
+        })
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("/api/v1/annotations/{}", reply.id),
+        ))
+        .json(reply))
+}
+
+/// The replies to an annotation, oldest first.
+#[utoipa::path(
+    tag = "annotations",
+    params(("annotation_id" = i64, Path, description = "Annotation id", example = 7), PageParams),
+    responses(
+        (status = 200, description = "A page of replies", body = Page<Annotation>),
+        (status = 404, description = "No such annotation", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid page parameters", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/annotations/{annotation_id}/replies")]
+pub async fn list_replies(
+    state: web::Data<AppState>,
+    viewer: MaybeUser,
+    path: web::Path<i64>,
+    query: Query<PageParams>,
+) -> Result<web::Json<Page<Annotation>>, ApiError> {
+    let id = path.into_inner();
+    let page = query.0.validate()?;
+    let result = state
+        .db
+        .run(move |conn| {
+            let (a, post, _) = visible_annotation(conn, viewer.0.as_ref(), id)?;
+            let (rows, total) = annotation_db::replies(
+                conn,
+                a.parent_id.unwrap_or(a.id),
+                page.offset(),
+                page.limit(),
+            )?;
+            Ok(page.page(build_annotations(conn, &rows, &[&post])?, total))
+        })
+        .await?;
+    Ok(web::Json(result))
+}
+
+/// Every annotation visible to the caller on a thread's visible posts, in reading order.
+#[utoipa::path(
+    tag = "annotations",
+    params(("thread_id" = i64, Path, description = "Thread id", example = 9), PageParams),
+    responses(
+        (status = 200, description = "A page of annotations", body = Page<Annotation>),
+        (status = 404, description = "No such thread", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid page parameters", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/threads/{thread_id}/annotations")]
+pub async fn thread_annotations(
+    state: web::Data<AppState>,
+    viewer: MaybeUser,
+    path: web::Path<i64>,
+    query: Query<PageParams>,
+) -> Result<web::Json<Page<Annotation>>, ApiError> {
+    let id = path.into_inner();
+    let page = query.0.validate()?;
+    let result = state
+        .db
+        .run(move |conn| {
+            let thread = thread_db::find(conn, id)?
+                .ok_or_else(|| ApiError::not_found(format!("no thread has id {id}")))?;
+            policy::can_view_thread(viewer.0.as_ref(), &thread)?;
+            let (rows, total) = annotation_db::list_for_thread(
+                conn,
+                id,
+                viewer.0.map(|v| v.id),
+                page.offset(),
+                page.limit(),
+            )?;
+            Ok(page.page(build_annotations(conn, &rows, &[])?, total))
+        })
+        .await?;
+    Ok(web::Json(result))
+}
+
+/// A member's annotations and replies visible to the caller, newest first (a feed).
+#[utoipa::path(
+    tag = "annotations",
+    params(("username" = String, Path, description = "Username, case ignored", example = "lin"), CursorParams),
+    responses(
+        (status = 200, description = "Newest first", body = CursorPage<Annotation>),
+        (status = 404, description = "No such member", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid cursor or limit", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/users/{username}/annotations")]
+pub async fn user_annotations(
+    state: web::Data<AppState>,
+    viewer: MaybeUser,
+    path: web::Path<String>,
+    query: Query<CursorParams>,
+) -> Result<web::Json<CursorPage<Annotation>>, ApiError> {
+    let username = path.into_inner();
+    let req = query.0.validate()?;
+    let result = state
+        .db
+        .run(move |conn| {
+            let u = user_db::find_by_username(conn, &username)?
+                .ok_or_else(|| ApiError::not_found(format!("no member is named {username:?}")))?;
+            let rows = annotation_db::list_by_user(
+                conn,
+                u.id,
+                viewer.0.map(|v| v.id),
+                req.before,
+                req.fetch(),
+            )?;
+            let (rows, next_cursor) = req.split(rows, |a| a.id);
+            // replies to someone else's private annotation stay with it
+            let parents: Vec<i64> = rows.iter().filter_map(|a| a.parent_id).collect();
+            let viewer_id = viewer.0.map(|v| v.id);
+            let hidden_parents: Vec<i64> = parents
+                .iter()
+                .filter_map(|&p| annotation_db::find(conn, p).ok().flatten())
+                .filter(|p| !p.visible_to(viewer_id))
+                .map(|p| p.id)
+                .collect();
+            let rows: Vec<AnnotationRow> = rows
+                .into_iter()
+                .filter(|a| a.parent_id.is_none_or(|p| !hidden_parents.contains(&p)))
+                .collect();
+            Ok(CursorPage {
+                items: build_annotations(conn, &rows, &[])?,
+                next_cursor,
+            })
+        })
+        .await?;
+    Ok(web::Json(result))
+}
+
+/// Who cited which passage of a post.
+#[utoipa::path(
+    tag = "annotations",
+    params(("post_id" = i64, Path, description = "Post id", example = 145), PageParams),
+    responses(
+        (status = 200, description = "A page of citations, oldest first", body = Page<Citation>),
+        (status = 404, description = "No such post", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid page parameters", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/posts/{post_id}/citations")]
+pub async fn post_citations(
+    state: web::Data<AppState>,
+    viewer: MaybeUser,
+    path: web::Path<i64>,
+    query: Query<PageParams>,
+) -> Result<web::Json<Page<Citation>>, ApiError> {
+    let post_id = path.into_inner();
+    let page = query.0.validate()?;
+    let result = state
+        .db
+        .run(move |conn| {
+            let (post, thread) = post_and_thread(conn, post_id)?;
+            policy::can_view_thread(viewer.0.as_ref(), &thread)?;
+            let (rows, total) = citations::cited_by(conn, post_id, page.offset(), page.limit())?;
+            let users = load_users(conn, &rows.iter().map(|(_, u)| *u).collect::<Vec<_>>())?;
+            let items = rows
+                .into_iter()
+                .map(|(c, author)| {
+                    let (start, end) = (
+                        c.current_start.map(|s| s as usize),
+                        c.current_end.map(|e| e as usize),
+                    );
+                    let (start_utf16, end_utf16) = match (start, end) {
+                        (Some(s), Some(e)) => {
+                            let u = utf16_offsets(&post.body_text, &[s, e]);
+                            (Some(u[0]), Some(u[1]))
+                        }
+                        _ => (None, None),
+                    };
+                    Citation {
+                        id: c.id,
+                        citing_post_id: c.citing_post_id,
+                        citing_author: users
+                            .get(&author)
+                            .map(UserRef::from)
+                            .unwrap_or_else(|| unknown_ref(author)),
+                        cited_post_id: c.cited_post_id,
+                        cited_revision: c.cited_revision,
+                        source_changed: post.is_deleted() || post.revision != c.cited_revision,
+                        selector: TextSelector {
+                            exact: c
+                                .current_exact
+                                .clone()
+                                .unwrap_or_else(|| c.quoted_text.clone()),
+                            prefix: c.quote_prefix.clone(),
+                            suffix: c.quote_suffix.clone(),
+                            start,
+                            end,
+                            start_utf16,
+                            end_utf16,
+                        },
+                        quoted_text: c.quoted_text,
+                        anchor_state: AnchorStateView::parse(&c.anchor_state),
+                        annotation_id: c.annotation_id,
+                        created_at: utc(c.created_at),
+                    }
+                })
+                .collect();
+            Ok(page.page(items, total))
+        })
+        .await?;
+    Ok(web::Json(result))
+}
+
+/// The routes of this module.
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(create_annotation)
+        .service(list_post_annotations)
+        .service(get_annotation)
+        .service(update_annotation)
+        .service(delete_annotation)
+        .service(create_reply)
+        .service(list_replies)
+        .service(thread_annotations)
+        .service(user_annotations)
+        .service(post_citations);
+}

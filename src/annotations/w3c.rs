@@ -1,0 +1,301 @@
+//! W3C Web Annotation interop: the JSON-LD form of annotations (and pages of them), and reading a
+//! W3C annotation document as a request to annotate.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::http::{Annotation, CreateAnnotation, Motivation, SelectorInput};
+use crate::error::{ApiError, FieldError};
+
+/// The JSON-LD context of the Web Annotation model.
+pub const CONTEXT: &str = "http://www.w3.org/ns/anno.jsonld";
+/// The media type a client asks for (`Accept`) to get JSON-LD.
+pub const MEDIA_TYPE: &str = "application/ld+json; profile=\"http://www.w3.org/ns/anno.jsonld\"";
+
+/// One value or a list of them, as JSON-LD allows.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum OneOrMany<T> {
+    /// A single value.
+    One(T),
+    /// Several values.
+    Many(Vec<T>),
+}
+
+impl<T> OneOrMany<T> {
+    fn into_vec(self) -> Vec<T> {
+        match self {
+            OneOrMany::One(t) => vec![t],
+            OneOrMany::Many(v) => v,
+        }
+    }
+}
+
+/// A W3C selector into the text of a post.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type")]
+pub enum W3cSelector {
+    /// The passage and its context.
+    TextQuoteSelector {
+        exact: String,
+        #[serde(default)]
+        prefix: Option<String>,
+        #[serde(default)]
+        suffix: Option<String>,
+    },
+    /// Offsets in code points of the post's `body_text`.
+    TextPositionSelector { start: u64, end: u64 },
+    /// Any other selector type: ignored.
+    #[serde(other)]
+    Other,
+}
+
+/// The target of an annotation: the post (or, for a reply, the annotation) and where in it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct W3cTarget {
+    /// The post's URL (or the annotated annotation's URL, for a reply).
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Both selectors of the passage (absent for replies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<Vec<W3cSelector>>,
+}
+
+/// A textual body.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct W3cBody {
+    /// Always `TextualBody`.
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    pub value: Option<String>,
+    /// `text/markdown` for the annotation's text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// `tagging` for a tag; the motivation for the text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
+}
+
+/// The creator of an annotation.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct W3cAgent {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub nickname: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// An annotation in W3C JSON-LD.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"@context": "http://www.w3.org/ns/anno.jsonld", "id": "http://127.0.0.1:8080/api/v1/annotations/7",
+    "type": "Annotation", "motivation": "commenting",
+    "creator": {"id": "http://127.0.0.1:8080/api/v1/users/lin", "type": "Person", "nickname": "lin"},
+    "created": "2025-07-16T11:00:00Z", "modified": "2025-07-16T11:00:00Z",
+    "body": [{"type": "TextualBody", "value": "This commits to very little.", "format": "text/markdown", "purpose": "commenting"}],
+    "target": {"source": "http://127.0.0.1:8080/api/v1/posts/145", "selector": [
+        {"type": "TextQuoteSelector", "exact": "strengthen mutual support", "prefix": "should “", "suffix": "”"},
+        {"type": "TextPositionSelector", "start": 112, "end": 137}]}}))]
+pub struct W3cAnnotation {
+    #[serde(rename = "@context")]
+    pub context: String,
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub motivation: String,
+    pub creator: W3cAgent,
+    pub created: DateTime<Utc>,
+    pub modified: DateTime<Utc>,
+    pub body: Vec<W3cBody>,
+    pub target: W3cTarget,
+}
+
+/// A page of annotations in W3C JSON-LD.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct W3cAnnotationPage {
+    #[serde(rename = "@context")]
+    pub context: String,
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(rename = "startIndex")]
+    pub start_index: i64,
+    pub items: Vec<W3cAnnotation>,
+}
+
+/// A W3C annotation document sent to `POST /posts/{id}/annotations`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct W3cAnnotationInput {
+    #[serde(rename = "@context", default)]
+    #[schema(value_type = Option<String>)]
+    pub context: Option<serde_json::Value>,
+    #[serde(rename = "type", default)]
+    #[schema(value_type = Option<String>)]
+    pub kind: Option<serde_json::Value>,
+    /// One motivation (or a list; the first is used).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub motivation: Option<OneOrMany<String>>,
+    /// TextualBody objects: the text, and any tags (`purpose: tagging`).
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<W3cBody>>)]
+    pub body: Option<OneOrMany<W3cBody>>,
+    /// A plain-text body.
+    #[serde(rename = "bodyValue", default)]
+    pub body_value: Option<String>,
+    pub target: W3cTargetInput,
+}
+
+/// The target of a W3C annotation sent in.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct W3cTargetInput {
+    /// The post's URL; when given, it must name the post in the request path.
+    #[serde(default)]
+    pub source: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<W3cSelector>>)]
+    pub selector: Option<OneOrMany<W3cSelector>>,
+}
+
+/// Whether a request body is a W3C annotation rather than Gloss's own form.
+pub fn is_w3c(value: &serde_json::Value) -> bool {
+    value.get("target").is_some() || value.get("@context").is_some()
+}
+
+/// Reads a W3C annotation document as Gloss's own create request.
+pub fn to_create(input: W3cAnnotationInput, post_id: i64) -> Result<CreateAnnotation, ApiError> {
+    let motivation_name = input
+        .motivation
+        .and_then(|m| m.into_vec().into_iter().next())
+        .map(|m| m.trim_start_matches("oa:").to_string())
+        .unwrap_or_else(|| "highlighting".into());
+    let motivation: Motivation = serde_json::from_value(serde_json::Value::String(motivation_name))
+        .map_err(|_| {
+            ApiError::invalid_field("motivation", "is not a W3C motivation this server knows")
+        })?;
+    let mut text = input.body_value;
+    let mut tags = Vec::new();
+    for b in input.body.map(OneOrMany::into_vec).unwrap_or_default() {
+        match (b.purpose.as_deref(), b.value) {
+            (Some("tagging"), Some(v)) => tags.push(v),
+            (_, Some(v)) if text.is_none() => text = Some(v),
+            _ => {}
+        }
+    }
+    if let Some(source) = &input.target.source {
+        if !source
+            .trim_end_matches('/')
+            .ends_with(&format!("/posts/{post_id}"))
+        {
+            return Err(ApiError::validation(vec![FieldError {
+                field: "target.source".into(),
+                message: format!("must be this post's URL (ending in /posts/{post_id})"),
+            }]));
+        }
+    }
+    let mut selector = SelectorInput::default();
+    for s in input
+        .target
+        .selector
+        .map(OneOrMany::into_vec)
+        .unwrap_or_default()
+    {
+        match s {
+            W3cSelector::TextQuoteSelector {
+                exact,
+                prefix,
+                suffix,
+            } => {
+                selector.exact = Some(exact);
+                selector.prefix = prefix;
+                selector.suffix = suffix;
+            }
+            W3cSelector::TextPositionSelector { start, end } => {
+                selector.start = Some(start);
+                selector.end = Some(end);
+            }
+            W3cSelector::Other => {}
+        }
+    }
+    Ok(CreateAnnotation {
+        motivation,
+        body: text,
+        tags,
+        visibility: None,
+        selector,
+    })
+}
+
+/// The JSON-LD form of an annotation. `base` is the server's public URL.
+pub fn from_annotation(a: &Annotation, base: &str) -> W3cAnnotation {
+    let mut body = Vec::new();
+    if let Some(text) = &a.body {
+        body.push(W3cBody {
+            kind: Some("TextualBody".into()),
+            value: Some(text.clone()),
+            format: Some("text/markdown".into()),
+            purpose: Some(a.motivation.as_str().into()),
+        });
+    }
+    for t in &a.tags {
+        body.push(W3cBody {
+            kind: Some("TextualBody".into()),
+            value: Some(t.clone()),
+            format: None,
+            purpose: Some("tagging".into()),
+        });
+    }
+    let target = match (&a.parent_id, &a.target) {
+        (Some(parent), _) => W3cTarget {
+            source: Some(format!("{base}/api/v1/annotations/{parent}")),
+            selector: None,
+        },
+        (None, Some(t)) => {
+            let mut selectors = vec![W3cSelector::TextQuoteSelector {
+                exact: t.selector.exact.clone(),
+                prefix: Some(t.selector.prefix.clone()),
+                suffix: Some(t.selector.suffix.clone()),
+            }];
+            if let (Some(start), Some(end)) = (t.selector.start, t.selector.end) {
+                selectors.push(W3cSelector::TextPositionSelector {
+                    start: start as u64,
+                    end: end as u64,
+                });
+            }
+            W3cTarget {
+                source: Some(format!("{base}/api/v1/posts/{}", a.post_id)),
+                selector: Some(selectors),
+            }
+        }
+        (None, None) => W3cTarget {
+            source: Some(format!("{base}/api/v1/posts/{}", a.post_id)),
+            selector: None,
+        },
+    };
+    W3cAnnotation {
+        context: CONTEXT.into(),
+        id: format!("{base}/api/v1/annotations/{}", a.id),
+        kind: "Annotation".into(),
+        motivation: a.motivation.as_str().into(),
+        creator: W3cAgent {
+            id: format!("{base}/api/v1/users/{}", a.author.username),
+            kind: "Person".into(),
+            nickname: a.author.username.clone(),
+            name: a.author.display_name.clone(),
+        },
+        created: a.created_at,
+        modified: a.updated_at,
+        body,
+        target,
+    }
+}
+
+/// Whether the request asks for JSON-LD.
+pub fn wants_jsonld(req: &actix_web::HttpRequest) -> bool {
+    req.headers()
+        .get(actix_web::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/ld+json"))
+}
