@@ -2,6 +2,7 @@
 
 mod common;
 
+mod annotations;
 mod auth;
 mod counters;
 mod errors;
