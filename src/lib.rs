@@ -11,14 +11,17 @@ pub mod extract;
 pub mod forums;
 pub mod health;
 pub mod middleware;
+pub mod notifications;
 pub mod openapi;
 pub mod pagination;
 pub mod policy;
 pub mod posts;
+pub mod reactions;
 pub mod routes_table;
 pub mod text;
 pub mod threads;
 pub mod users;
+pub mod watching;
 
 use std::sync::Arc;
 
@@ -109,9 +112,13 @@ fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.configure(auth::http::routes)
         .configure(users::http::routes)
         .configure(forums::http::routes)
+        .configure(watching::http::early_routes)
         .configure(threads::http::routes)
         .configure(posts::http::routes)
-        .configure(annotations::http::routes);
+        .configure(annotations::http::routes)
+        .configure(reactions::http::routes)
+        .configure(notifications::http::routes)
+        .configure(watching::http::routes);
 }
 
 fn routes<T>(app: utoipa_actix_web::UtoipaApp<T>) -> utoipa_actix_web::UtoipaApp<T>

@@ -240,6 +240,20 @@ pub fn can_delete_annotation(actor: &AuthUser, annotation: &AnnotationRow) -> Re
     Ok(())
 }
 
+/// Reacting to a post: any signed-in member who can read it, except to their own posts.
+pub fn can_react(actor: &AuthUser, post: &PostRow, thread: &ThreadRow) -> Result<(), ApiError> {
+    can_view_post(Some(actor), post, thread)?;
+    if post.is_deleted() {
+        return Err(ApiError::not_found("no such post"));
+    }
+    if post.user_id == actor.id {
+        return Err(ApiError::forbidden(
+            "members cannot react to their own posts",
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use super::db as annotation_db;
 use super::http::{selector_from_input, SelectorInput};
 use crate::auth::AuthUser;
-use crate::db::schema::{citations, posts};
+use crate::db::schema::{citations, posts, threads};
 use crate::db::{now, DbConn, MultiBackend};
 use crate::error::{ApiError, FieldError};
 use crate::policy;
@@ -251,15 +251,17 @@ pub fn stored_quotes_html(conn: &mut DbConn, citing_post_id: i64) -> QueryResult
         .collect())
 }
 
-/// How many visible posts cite each of these posts (one query).
+/// How many visible posts (in visible threads) cite each of these posts (one query).
 pub fn cited_by_counts(conn: &mut DbConn, post_ids: &[i64]) -> QueryResult<HashMap<i64, i64>> {
     if post_ids.is_empty() {
         return Ok(HashMap::new());
     }
     let rows: Vec<(i64, i64)> = citations::table
         .inner_join(posts::table.on(posts::id.eq(citations::citing_post_id)))
+        .inner_join(threads::table.on(threads::id.eq(posts::thread_id)))
         .filter(citations::cited_post_id.eq_any(post_ids.to_vec()))
         .filter(posts::deleted_at.is_null())
+        .filter(threads::deleted_at.is_null())
         .group_by(citations::cited_post_id)
         .select((citations::cited_post_id, diesel::dsl::count_star()))
         .load(conn)?;
@@ -276,8 +278,10 @@ pub fn cited_by(
     let base = || {
         citations::table
             .inner_join(posts::table.on(posts::id.eq(citations::citing_post_id)))
+            .inner_join(threads::table.on(threads::id.eq(posts::thread_id)))
             .filter(citations::cited_post_id.eq(cited_post_id))
             .filter(posts::deleted_at.is_null())
+            .filter(threads::deleted_at.is_null())
     };
     let total = base().count().get_result(conn)?;
     let items = base()

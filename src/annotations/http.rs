@@ -17,6 +17,7 @@ use crate::auth::{AuthUser, MaybeUser};
 use crate::db::{now, DbConn};
 use crate::error::{ApiError, Problem, Validator};
 use crate::extract::{from_value, Json, Query};
+use crate::notifications::db as notification_db;
 use crate::pagination::{CursorPage, CursorParams, Page, PageParams};
 use crate::policy;
 use crate::posts::db::{self as post_db, PostRow};
@@ -567,6 +568,7 @@ pub async fn create_annotation(
                     updated_at: t,
                 },
             )?;
+            notification_db::notify_annotation(conn, &row, &post, None)?;
             one(build_annotations(conn, &[row], &[&post])?)
         })
         .await?;
@@ -844,6 +846,7 @@ pub async fn create_reply(
                     updated_at: t,
                 },
             )?;
+            notification_db::notify_annotation(conn, &row, &post, Some(&parent))?;
             one(build_annotations(conn, &[row], &[&post])?)
         })
         .await?;

@@ -24,6 +24,9 @@ diesel::table! {
         message_count -> BigInt,
         reaction_score -> BigInt,
         avatar_url -> Nullable<Text>,
+        last_seen_at -> Nullable<Timestamp>,
+        hide_presence -> Bool,
+        auto_watch -> Bool,
     }
 }
 
@@ -196,6 +199,118 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    reaction_kinds (id) {
+        id -> BigInt,
+        key -> Text,
+        label -> Text,
+        emoji -> Text,
+        position -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    post_reactions (post_id, kind_id, user_id) {
+        post_id -> BigInt,
+        user_id -> BigInt,
+        kind_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    profile_fields (id) {
+        id -> BigInt,
+        key -> Text,
+        label -> Text,
+        field_type -> Text,
+        options -> Nullable<Text>,
+        position -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    profile_values (user_id, field_id) {
+        user_id -> BigInt,
+        field_id -> BigInt,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    user_groups (id) {
+        id -> BigInt,
+        name -> Text,
+        badge -> Text,
+        position -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    user_group_members (user_id, group_id) {
+        group_id -> BigInt,
+        user_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    ranks (id) {
+        id -> BigInt,
+        min_messages -> BigInt,
+        title -> Text,
+    }
+}
+
+diesel::table! {
+    read_markers (user_id, thread_id) {
+        user_id -> BigInt,
+        thread_id -> BigInt,
+        position -> BigInt,
+        annotations_seen_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    thread_watches (user_id, thread_id) {
+        user_id -> BigInt,
+        thread_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    forum_watches (user_id, forum_id) {
+        user_id -> BigInt,
+        forum_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        kind -> Text,
+        actor_id -> Nullable<BigInt>,
+        thread_id -> Nullable<BigInt>,
+        post_id -> Nullable<BigInt>,
+        annotation_id -> Nullable<BigInt>,
+        dedupe_key -> Text,
+        created_at -> Timestamp,
+        read_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(post_reactions -> reaction_kinds (kind_id));
+diesel::joinable!(profile_values -> profile_fields (field_id));
+diesel::joinable!(user_group_members -> user_groups (group_id));
+diesel::joinable!(read_markers -> threads (thread_id));
+diesel::joinable!(thread_watches -> threads (thread_id));
+diesel::joinable!(forum_watches -> forums (forum_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(annotations -> posts (post_id));
 diesel::joinable!(thread_prefixes -> forums (forum_id));
@@ -218,4 +333,15 @@ diesel::allow_tables_to_appear_in_same_query!(
     post_revisions,
     annotations,
     citations,
+    reaction_kinds,
+    post_reactions,
+    profile_fields,
+    profile_values,
+    user_groups,
+    user_group_members,
+    ranks,
+    read_markers,
+    thread_watches,
+    forum_watches,
+    notifications,
 );

@@ -14,16 +14,19 @@ use crate::auth::{AuthUser, MaybeUser};
 use crate::db::DbConn;
 use crate::error::{ApiError, Problem, Validator};
 use crate::extract::{Json, Query};
+use crate::notifications::db as notification_db;
 use crate::pagination::{
     CursorPage, CursorParams, Page, PageParams, DEFAULT_PER_PAGE, MAX_PER_PAGE,
 };
 use crate::policy;
+use crate::reactions::http::{reactions_for, ReactionCount};
 use crate::text;
 use crate::text::utf16_offsets;
 use crate::threads::db::{self as thread_db, ThreadRow};
 use crate::users::cards::{load_users, unknown_ref, AuthorCard, UserRef};
 use crate::users::db as user_db;
 use crate::users::http::utc;
+use crate::watching::db as watch_db;
 use crate::AppState;
 
 /// The largest post body, in characters.
@@ -38,7 +41,8 @@ pub const MAX_BODY_CHARS: usize = 50_000;
     "body": "China's Xi vows **greater support** for Russia.", "body_html": "<p>China's Xi vows <strong>greater support</strong> for Russia.</p>\n",
     "body_text": "China's Xi vows greater support for Russia.", "revision": 1, "edit_count": 0, "edited_at": null,
     "created_at": "2025-07-16T09:00:00Z", "deleted": false, "annotation_count": 2,
-    "highlights": [{"start": 16, "end": 30, "start_utf16": 16, "end_utf16": 30, "count": 2}], "cited_by_count": 1}))]
+    "highlights": [{"start": 16, "end": 30, "start_utf16": 16, "end_utf16": 30, "count": 2}], "cited_by_count": 1,
+    "reactions": [{"kind": "like", "emoji": "👍", "count": 12, "reacted": false}]}))]
 pub struct Post {
     pub id: i64,
     pub thread_id: i64,
@@ -64,6 +68,8 @@ pub struct Post {
     pub highlights: Vec<HeatSegment>,
     /// Visible posts citing this one.
     pub cited_by_count: i64,
+    /// Reactions by kind, with whether the caller gave each.
+    pub reactions: Vec<ReactionCount>,
 }
 
 /// A post and where it sits in its thread.
@@ -148,6 +154,7 @@ pub fn build_posts(
     let post_ids: Vec<i64> = rows.iter().map(|p| p.id).collect();
     let marks = annotation_db::marks_for_posts(conn, &post_ids, viewer.map(|v| v.id))?;
     let cited = citations::cited_by_counts(conn, &post_ids)?;
+    let mut reactions = reactions_for(conn, &post_ids, viewer.map(|v| v.id))?;
     let see_deleted = policy::can_see_deleted(viewer);
     Ok(rows
         .into_iter()
@@ -191,6 +198,7 @@ pub fn build_posts(
                 annotation_count: mine.len() as i64,
                 highlights,
                 cited_by_count: cited.get(&p.id).copied().unwrap_or(0),
+                reactions: reactions.remove(&p.id).unwrap_or_default(),
                 id: p.id,
                 thread_id: p.thread_id,
                 position: p.position,
@@ -291,7 +299,7 @@ pub async fn create_post(
         .run(move |conn| {
             let thread = thread_or_404(conn, id)?;
             policy::can_reply(&user, &thread)?;
-            user_db::require_active(conn, user.id)?;
+            let me = user_db::require_active(conn, user.id)?;
             let cites = citations::prepare(conn, &user, &req.citations)?;
             let html = format!("{}{}", citations::quotes_html(&cites), rendered.html);
             let row = conn.transaction(|conn| -> Result<PostRow, ApiError> {
@@ -306,6 +314,13 @@ pub async fn create_post(
                     },
                 )?;
                 citations::insert(conn, row.id, &cites)?;
+                let cited: Vec<i64> = cites.iter().map(|c| c.author.id).collect();
+                notification_db::notify_new_post(conn, &thread, &row, &cited, false)?;
+                if me.auto_watch {
+                    watch_db::watch_thread(conn, user.id, thread.id)?;
+                }
+                // writing a post means having read the thread up to it
+                watch_db::mark_read(conn, user.id, thread.id, row.position)?;
                 Ok(row)
             })?;
             build_posts(conn, vec![row], Some(&user))?

@@ -306,7 +306,11 @@ pub fn resolve(
 /// The old → new difference is computed once and shared by all selectors.
 /// Returns one [`Reanchored`] per selector, in order. An unchanged text with a
 /// correct selector yields [`AnchorState::Anchored`] with confidence 1.0; a
-/// stale selector (one that does not match `old`) is treated like any edit.
+/// stale selector (one that does not match `old`) is treated like any edit,
+/// except that its position is then only a hint. Selectors are expected to
+/// come from [`resolve`] or from an earlier re-anchoring (their prefix and
+/// suffix are the passage's real surroundings); store the returned selectors,
+/// which carry context recomputed from `new`.
 pub fn reanchor_all(old: &str, new: &str, selectors: &[Selector]) -> Vec<Reanchored> {
     let engine = Reanchorer::new(old, new);
     selectors.iter().map(|s| engine.reanchor(s)).collect()
@@ -915,10 +919,12 @@ fn approx_matches(text: &[char], quote: &[char], k: usize) -> Vec<(usize, usize,
         scores.push(d as u32);
         true
     });
-    // Match ends: the bottoms of the valleys of the score curve below k. A
-    // flat valley bottom yields several equally good ends (e.g. with an
-    // insertion at the end of the passage); all are kept (up to MAX_TIES) and
-    // the context decides between them later.
+    // Match ends: the bottoms of the valleys of the score curve below k,
+    // plus their neighbours one edit worse. Where exactly a passage ends is
+    // ambiguous when edits cluster near its end (an insertion there can also
+    // be read as a substitution of the passage's last character), so all
+    // these ends are kept (up to MAX_TIES per valley) and the context
+    // decides between them later.
     let mut ends: Vec<(usize, usize)> = Vec::new();
     let mut j = 0;
     while j < scores.len() {
@@ -934,7 +940,16 @@ fn approx_matches(text: &[char], quote: &[char], k: usize) -> Vec<(usize, usize,
         let left_higher = j == 0 || scores[j - 1] > d;
         let right_higher = p == scores.len() || scores[p] > d;
         if left_higher && right_higher {
-            ends.extend((j..p).take(MAX_TIES).map(|t| (t + 1, d as usize)));
+            let near = |t: &usize| scores[*t] <= d + 1 && scores[*t] as usize <= k;
+            let before = (j.saturating_sub(2)..j).filter(near);
+            let after = (p..(p + 2).min(scores.len())).filter(near);
+            ends.extend(
+                (j..p)
+                    .chain(before)
+                    .chain(after)
+                    .take(MAX_TIES)
+                    .map(|t| (t + 1, scores[t] as usize)),
+            );
         }
         j = p;
     }
@@ -942,9 +957,9 @@ fn approx_matches(text: &[char], quote: &[char], k: usize) -> Vec<(usize, usize,
     ends.truncate(MAX_APPROX_CANDIDATES);
 
     // Recover each match's start by aligning the reversed quote backwards
-    // from its end. Equally good starts (e.g. "b|é|ut" for "but": insertion
-    // after the first char, or substitution of it) all become candidates;
-    // the context decides between them later.
+    // from its end. The best starts and those one edit worse (e.g. "b|é|ut"
+    // for "but": insertion after the first char, or substitution of it) all
+    // become candidates; the context decides between them later.
     let rev_quote: Vec<char> = quote.iter().rev().copied().collect();
     let rev = BitPattern::new(&rev_quote);
     let mut out = Vec::with_capacity(ends.len());
@@ -965,8 +980,8 @@ fn approx_matches(text: &[char], quote: &[char], k: usize) -> Vec<(usize, usize,
         if best == 0 || best > k {
             continue;
         }
-        lengths.retain(|&(d, _)| d == best);
-        lengths.sort_by_key(|&(_, l)| l.abs_diff(m));
+        lengths.retain(|&(d, _)| d <= (best + 1).min(k));
+        lengths.sort_by_key(|&(d, l)| (d, l.abs_diff(m)));
         out.extend(
             lengths
                 .iter()

@@ -9,13 +9,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::db::{self as thread_db, FieldFilter, NewThread, ThreadFilter, ThreadRow};
+use crate::annotations::citations::{self, CitationInput};
 use crate::auth::{AuthUser, MaybeUser};
 use crate::db::DbConn;
 use crate::error::{ApiError, Problem, Validator};
 use crate::extract::{Json, Query};
 use crate::forums::db::{self as forum_db, FieldRow};
 use crate::forums::fields::{self, FieldType, FieldValue};
-use crate::pagination::{CursorPage, CursorParams, Page, PageParams};
+use crate::notifications::db as notification_db;
+use crate::pagination::{CursorPage, CursorParams, Page, PageParams, DEFAULT_PER_PAGE};
 use crate::policy;
 use crate::posts::db::NewPostContent;
 use crate::posts::http::{build_posts, validate_body, Post};
@@ -23,6 +25,7 @@ use crate::text;
 use crate::users::cards::{load_users, unknown_ref, UserRef};
 use crate::users::db as user_db;
 use crate::users::http::utc;
+use crate::watching::db as watch_db;
 use crate::AppState;
 
 /// A thread's prefix.
@@ -49,7 +52,7 @@ pub struct ThreadLastPost {
     "reply_count": 1, "view_count": 146, "post_positions": 2, "first_post_id": 145,
     "last_post": {"post_id": 146, "author": {"id": 2, "username": "lin", "display_name": null},
                   "posted_at": "2025-07-16T10:00:00Z"},
-    "sticky": false, "locked": false, "deleted": false}))]
+    "sticky": false, "locked": false, "deleted": false, "reading": null}))]
 pub struct Thread {
     pub id: i64,
     pub forum_id: i64,
@@ -70,6 +73,27 @@ pub struct Thread {
     pub sticky: bool,
     pub locked: bool,
     pub deleted: bool,
+    /// The caller's reading state; `null` for guests.
+    pub reading: Option<ReadingState>,
+}
+
+/// Where the signed-in caller stands in a thread.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"last_read_position": 40, "unread": true, "first_unread_position": 41, "first_unread_page": 3,
+    "new_annotations": false, "watching": true}))]
+pub struct ReadingState {
+    /// The highest position read (0 when never opened).
+    pub last_read_position: i64,
+    /// Whether posts came after it.
+    pub unread: bool,
+    /// The first position not read yet; `null` when all is read.
+    pub first_unread_position: Option<i64>,
+    /// The page (of 20) holding it; `null` when all is read.
+    pub first_unread_page: Option<i64>,
+    /// Public annotations by others on posts already read, made since the caller last read here.
+    pub new_annotations: bool,
+    /// Whether the caller watches the thread.
+    pub watching: bool,
 }
 
 /// A thread with its first post, as created.
@@ -96,6 +120,9 @@ pub struct CreateThread {
     #[serde(default)]
     #[schema(value_type = Object)]
     pub fields: BTreeMap<String, serde_json::Value>,
+    /// Passages of other posts the first post quotes (see `POST /threads/{id}/posts`).
+    #[serde(default)]
+    pub citations: Vec<CitationInput>,
 }
 
 fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
@@ -162,6 +189,7 @@ pub struct ThreadListParams {
 pub fn build_threads(
     conn: &mut DbConn,
     rows: &[ThreadRow],
+    viewer: Option<&AuthUser>,
     pending_views: impl Fn(i64) -> i64,
 ) -> Result<Vec<Thread>, ApiError> {
     let ids: Vec<i64> = rows.iter().map(|t| t.id).collect();
@@ -185,6 +213,15 @@ pub fn build_threads(
             .into_iter()
             .map(|f| (f.id, f))
             .collect()
+    };
+    // the caller's reading state: three queries for the whole list, none for guests
+    let reading = match viewer {
+        Some(v) if !rows.is_empty() => Some((
+            watch_db::positions(conn, v.id, &ids)?,
+            watch_db::with_new_annotations(conn, v.id, &ids)?,
+            watch_db::watching_threads(conn, v.id, &ids)?,
+        )),
+        _ => None,
     };
     let users = load_users(conn, &user_ids)?;
     let user_ref = |id: i64| {
@@ -233,6 +270,18 @@ pub fn build_threads(
             sticky: t.sticky,
             locked: t.locked,
             deleted: t.is_deleted(),
+            reading: reading.as_ref().map(|(positions, annotated, watching)| {
+                let read = positions.get(&t.id).copied().unwrap_or(0);
+                let unread = read < t.last_position;
+                ReadingState {
+                    last_read_position: read,
+                    unread,
+                    first_unread_position: unread.then_some(read + 1),
+                    first_unread_page: unread.then_some(read / DEFAULT_PER_PAGE as i64 + 1),
+                    new_annotations: annotated.contains(&t.id),
+                    watching: watching.contains(&t.id),
+                }
+            }),
         })
         .collect())
 }
@@ -305,28 +354,44 @@ pub async fn create_thread(
                     "threads are started in forums, not in categories",
                 ));
             }
-            user_db::require_active(conn, user.id)?;
+            let me = user_db::require_active(conn, user.id)?;
             if let Some(p) = req.prefix_id {
                 check_prefix(conn, forum_id, p)?;
             }
             let defs = forum_db::fields(conn, forum_id)?;
             let values = fields::check_values(&defs, &req.fields)?;
-            let (thread, post) = thread_db::create(
-                conn,
-                &NewThread {
-                    forum_id,
-                    user_id: user.id,
-                    title: req.title.trim(),
-                    prefix_id: req.prefix_id,
-                    fields: &values,
-                    first_post: NewPostContent {
-                        body: &req.body,
-                        body_html: &rendered.html,
-                        body_text: &rendered.text,
+            let cites = citations::prepare(conn, &user, &req.citations)?;
+            let html = text::sanitize(&format!(
+                "{}{}",
+                citations::quotes_html(&cites),
+                rendered.html
+            ));
+            let (thread, post) = conn.transaction(|conn| -> Result<_, ApiError> {
+                let created = thread_db::create(
+                    conn,
+                    &NewThread {
+                        forum_id,
+                        user_id: user.id,
+                        title: req.title.trim(),
+                        prefix_id: req.prefix_id,
+                        fields: &values,
+                        first_post: NewPostContent {
+                            body: &req.body,
+                            body_html: &html,
+                            body_text: &rendered.text,
+                        },
                     },
-                },
-            )?;
-            let thread = one(build_threads(conn, &[thread], |_| 0)?)?;
+                )?;
+                citations::insert(conn, created.1.id, &cites)?;
+                let cited: Vec<i64> = cites.iter().map(|c| c.author.id).collect();
+                notification_db::notify_new_post(conn, &created.0, &created.1, &cited, true)?;
+                if me.auto_watch {
+                    watch_db::watch_thread(conn, user.id, created.0.id)?;
+                }
+                watch_db::mark_read(conn, user.id, created.0.id, 1)?;
+                Ok(created)
+            })?;
+            let thread = one(build_threads(conn, &[thread], Some(&user), |_| 0)?)?;
             let first_post = build_posts(conn, vec![post], Some(&user))?
                 .pop()
                 .ok_or_else(|| ApiError::internal("post vanished"))?;
@@ -431,7 +496,7 @@ pub async fn list_threads(
             };
             let (rows, total) =
                 thread_db::list_in_forum(conn, forum_id, &filter, page.offset(), page.limit())?;
-            let items = build_threads(conn, &rows, |id| st.views.pending(id))?;
+            let items = build_threads(conn, &rows, viewer.0.as_ref(), |id| st.views.pending(id))?;
             Ok(page.page(items, total))
         })
         .await?;
@@ -462,7 +527,9 @@ pub async fn get_thread(
                 .ok_or_else(|| ApiError::not_found(format!("no thread has id {id}")))?;
             policy::can_view_thread(viewer.0.as_ref(), &row)?;
             st.views.record(id);
-            one(build_threads(conn, &[row], |id| st.views.pending(id))?)
+            one(build_threads(conn, &[row], viewer.0.as_ref(), |id| {
+                st.views.pending(id)
+            })?)
         })
         .await?;
     Ok(web::Json(thread))
@@ -522,7 +589,9 @@ pub async fn update_thread(
                     req.prefix_id,
                     values.as_deref(),
                 )?;
-                one(build_threads(conn, &[updated], |id| st.views.pending(id))?)
+                one(build_threads(conn, &[updated], Some(&user), |id| {
+                    st.views.pending(id)
+                })?)
             })
         })
         .await?;
@@ -579,7 +648,9 @@ async fn moderate(
                 .ok_or_else(|| ApiError::not_found(format!("no thread has id {id}")))?;
             user_db::require_active(conn, user.id)?;
             let updated = action(conn, &row)?;
-            one(build_threads(conn, &[updated], |id| st.views.pending(id))?)
+            one(build_threads(conn, &[updated], Some(&user), |id| {
+                st.views.pending(id)
+            })?)
         })
         .await?;
     Ok(web::Json(thread))
@@ -721,6 +792,7 @@ pub async fn move_thread(
 #[get("/users/{username}/threads")]
 pub async fn user_threads(
     state: web::Data<AppState>,
+    viewer: MaybeUser,
     path: web::Path<String>,
     query: Query<PageParams>,
 ) -> Result<web::Json<Page<Thread>>, ApiError> {
@@ -734,7 +806,7 @@ pub async fn user_threads(
                 .ok_or_else(|| ApiError::not_found(format!("no member is named {username:?}")))?;
             let (rows, total) = thread_db::list_by_user(conn, u.id, page.offset(), page.limit())?;
             Ok(page.page(
-                build_threads(conn, &rows, |id| st.views.pending(id))?,
+                build_threads(conn, &rows, viewer.0.as_ref(), |id| st.views.pending(id))?,
                 total,
             ))
         })
@@ -754,6 +826,7 @@ pub async fn user_threads(
 #[get("/threads/latest")]
 pub async fn latest_threads(
     state: web::Data<AppState>,
+    viewer: MaybeUser,
     query: Query<CursorParams>,
 ) -> Result<web::Json<CursorPage<Thread>>, ApiError> {
     let req = query.0.validate()?;
@@ -763,7 +836,7 @@ pub async fn latest_threads(
         .run(move |conn| {
             let (rows, next_cursor) =
                 req.split(thread_db::latest(conn, req.before, req.fetch())?, |t| t.id);
-            let items = build_threads(conn, &rows, |id| st.views.pending(id))?;
+            let items = build_threads(conn, &rows, viewer.0.as_ref(), |id| st.views.pending(id))?;
             Ok(CursorPage { items, next_cursor })
         })
         .await?;

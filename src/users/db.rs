@@ -26,6 +26,9 @@ pub struct User {
     pub message_count: i64,
     pub reaction_score: i64,
     pub avatar_url: Option<String>,
+    pub last_seen_at: Option<NaiveDateTime>,
+    pub hide_presence: bool,
+    pub auto_watch: bool,
 }
 
 impl User {

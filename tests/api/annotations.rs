@@ -713,3 +713,47 @@ db_test!(a_locked_thread_takes_no_annotations_from_members, |app| {
     .await
     .assert_problem(403, "thread_locked");
 });
+
+db_test!(a_new_thread_can_cite_a_post_of_another_thread, |app| {
+    let sc = scene(&app).await;
+    let forum_id = app
+        .get(&format!("/api/v1/threads/{}", sc.thread_id), None)
+        .await
+        .body["forum_id"]
+        .as_i64()
+        .unwrap();
+    let r = app
+        .post(
+            &format!("/api/v1/forums/{forum_id}/threads"),
+            Some(&sc.other.token),
+            json!({"title": "Follow-up", "body": "Picking this up.", "citations": [{"post_id": sc.post_id, "selector": {"exact": "Beijing and Moscow"}}]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert!(r.body["first_post"]["body_html"]
+        .as_str()
+        .unwrap()
+        .contains("Beijing and Moscow"));
+    assert_eq!(r.body["first_post"]["body_text"], "Picking this up.");
+    let c = app
+        .get(&format!("/api/v1/posts/{}/citations", sc.post_id), None)
+        .await;
+    assert_eq!(
+        c.body["items"][0]["citing_post_id"],
+        r.body["first_post"]["id"]
+    );
+    // a deleted citing thread no longer counts
+    let t = r.body["thread"]["id"].as_i64().unwrap();
+    assert_eq!(
+        app.delete(&format!("/api/v1/threads/{t}"), Some(&sc.admin.token))
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/posts/{}/citations", sc.post_id), None)
+            .await
+            .body["total"],
+        0
+    );
+});

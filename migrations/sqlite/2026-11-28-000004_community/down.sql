@@ -1,0 +1,15 @@
+DROP TABLE notifications;
+DROP TABLE forum_watches;
+DROP TABLE thread_watches;
+DROP TABLE read_markers;
+DROP TABLE ranks;
+DROP TABLE user_group_members;
+DROP TABLE user_groups;
+DROP TABLE profile_values;
+DROP TABLE profile_fields;
+DROP TABLE post_reactions;
+DROP TABLE reaction_kinds;
+DROP INDEX users_last_seen;
+ALTER TABLE users DROP COLUMN auto_watch;
+ALTER TABLE users DROP COLUMN hide_presence;
+ALTER TABLE users DROP COLUMN last_seen_at;
