@@ -84,26 +84,12 @@ impl Db {
     }
 }
 
-/// Raw SQL for this connection's backend, written once with PostgreSQL's `$1, $2, …` placeholders
-/// (turned into SQLite's `?`; binds must be in placeholder order). For the few statements the
-/// query builder cannot express through both backends (`ON CONFLICT` upserts).
+/// Raw SQL for this connection's backend, written once with PostgreSQL's `$1, $2, …` placeholders;
+/// SQLite gets its numbered `?1, ?2, …`, so a placeholder may repeat or come out of order. For the
+/// few statements the query builder cannot express through both backends (`ON CONFLICT` upserts).
 pub fn dialect_sql(conn: &DbConn, pg_sql: &str) -> String {
     match conn {
         DbConn::Pg(_) => pg_sql.to_string(),
-        DbConn::Sqlite(_) => {
-            let mut out = String::with_capacity(pg_sql.len());
-            let mut chars = pg_sql.chars().peekable();
-            while let Some(c) = chars.next() {
-                if c == '$' && chars.peek().is_some_and(|d| d.is_ascii_digit()) {
-                    while chars.peek().is_some_and(|d| d.is_ascii_digit()) {
-                        chars.next();
-                    }
-                    out.push('?');
-                } else {
-                    out.push(c);
-                }
-            }
-            out
-        }
+        DbConn::Sqlite(_) => pg_sql.replace('$', "?"),
     }
 }

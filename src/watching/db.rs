@@ -103,7 +103,6 @@ pub fn mark_read(
         .bind::<BigInt, _>(thread_id)
         .bind::<BigInt, _>(position)
         .bind::<Timestamp, _>(t)
-        .bind::<Timestamp, _>(t)
         .execute(conn)
         .map(|_| ())
 }

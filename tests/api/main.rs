@@ -4,6 +4,7 @@ mod common;
 
 mod annotations;
 mod auth;
+mod community;
 mod counters;
 mod errors;
 mod forums;
