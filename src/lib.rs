@@ -16,6 +16,7 @@ pub mod openapi;
 pub mod pagination;
 pub mod policy;
 pub mod posts;
+pub mod profiles;
 pub mod reactions;
 pub mod routes_table;
 pub mod text;
@@ -117,6 +118,7 @@ fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .configure(posts::http::routes)
         .configure(annotations::http::routes)
         .configure(reactions::http::routes)
+        .configure(profiles::http::routes)
         .configure(notifications::http::routes)
         .configure(watching::http::routes);
 }

@@ -23,7 +23,7 @@ use crate::reactions::http::{reactions_for, ReactionCount};
 use crate::text;
 use crate::text::utf16_offsets;
 use crate::threads::db::{self as thread_db, ThreadRow};
-use crate::users::cards::{load_users, unknown_ref, AuthorCard, UserRef};
+use crate::users::cards::{load_cards, load_users, unknown_ref, AuthorCard, UserRef};
 use crate::users::db as user_db;
 use crate::users::http::utc;
 use crate::watching::db as watch_db;
@@ -150,7 +150,7 @@ pub fn build_posts(
     viewer: Option<&AuthUser>,
 ) -> Result<Vec<Post>, ApiError> {
     let ids: Vec<i64> = rows.iter().map(|p| p.user_id).collect();
-    let users = load_users(conn, &ids)?;
+    let cards = load_cards(conn, &ids)?;
     let post_ids: Vec<i64> = rows.iter().map(|p| p.id).collect();
     let marks = annotation_db::marks_for_posts(conn, &post_ids, viewer.map(|v| v.id))?;
     let cited = citations::cited_by_counts(conn, &post_ids)?;
@@ -160,23 +160,22 @@ pub fn build_posts(
         .into_iter()
         .map(|p| {
             let hidden = p.is_deleted() && !see_deleted;
-            let author = users
-                .get(&p.user_id)
-                .map(AuthorCard::from)
-                .unwrap_or_else(|| {
-                    let r = unknown_ref(p.user_id);
-                    AuthorCard {
-                        id: r.id,
-                        username: r.username,
-                        display_name: None,
-                        avatar_url: None,
-                        role: crate::users::Role::Member,
-                        rank_title: String::new(),
-                        joined_at: utc(p.created_at),
-                        message_count: 0,
-                        reaction_score: 0,
-                    }
-                });
+            let author = cards.get(&p.user_id).cloned().unwrap_or_else(|| {
+                let r = unknown_ref(p.user_id);
+                AuthorCard {
+                    id: r.id,
+                    username: r.username,
+                    display_name: None,
+                    avatar_url: None,
+                    role: crate::users::Role::Member,
+                    rank_title: String::new(),
+                    joined_at: utc(p.created_at),
+                    message_count: 0,
+                    reaction_score: 0,
+                    groups: Vec::new(),
+                    profile: Vec::new(),
+                }
+            });
             let mine: Vec<&annotation_db::Mark> = if hidden {
                 Vec::new()
             } else {

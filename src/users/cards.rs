@@ -13,6 +13,7 @@ use super::http::utc;
 use super::Role;
 use crate::db::schema::users;
 use crate::db::{DbConn, MultiBackend};
+use crate::profiles::db as profile_db;
 
 /// A member, as named inside another resource.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -37,7 +38,8 @@ impl From<&User> for UserRef {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({"id": 1, "username": "saif", "display_name": "Saif", "avatar_url": null,
     "role": "member", "rank_title": "Senior Member", "joined_at": "2024-01-24T09:30:00Z",
-    "message_count": 16995, "reaction_score": 8155}))]
+    "message_count": 16995, "reaction_score": 8155,
+    "groups": [{"id": 1, "name": "Axis Group", "badge": "Axis Group"}], "profile": [{"key": "nation", "label": "Nation", "value": "CN"}]}))]
 pub struct AuthorCard {
     pub id: i64,
     pub username: String,
@@ -51,35 +53,87 @@ pub struct AuthorCard {
     pub message_count: i64,
     /// Reactions received on their posts.
     pub reaction_score: i64,
+    /// Groups the member belongs to, with their badges (e.g. "Axis Group").
+    pub groups: Vec<GroupBadge>,
+    /// The member's profile fields that are filled in (e.g. Nation, Residence).
+    pub profile: Vec<ProfileEntry>,
 }
 
-/// The default rank ladder: the title of the highest rung whose message count is reached.
-const RANKS: &[(i64, &str)] = &[(0, "New Member"), (100, "Member"), (1000, "Senior Member")];
-
-/// The rank title for a message count.
-pub fn rank_title(message_count: i64) -> &'static str {
-    RANKS
-        .iter()
-        .rev()
-        .find(|(min, _)| message_count >= *min)
-        .map(|(_, t)| *t)
-        .unwrap_or("New Member")
+/// A group badge on an author card.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"id": 1, "name": "Axis Group", "badge": "Axis Group"}))]
+pub struct GroupBadge {
+    pub id: i64,
+    pub name: String,
+    pub badge: String,
 }
 
-impl From<&User> for AuthorCard {
-    fn from(u: &User) -> Self {
+/// One filled-in profile field on an author card.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"key": "nation", "label": "Nation", "value": "CN"}))]
+pub struct ProfileEntry {
+    pub key: String,
+    pub label: String,
+    pub value: String,
+}
+
+impl AuthorCard {
+    /// A card for a user, with the rank from `ladder` and no groups or profile yet.
+    pub fn new(u: &User, ladder: &[(i64, String)]) -> Self {
         AuthorCard {
             id: u.id,
             username: u.username.clone(),
             display_name: u.display_name.clone(),
             avatar_url: u.avatar_url.clone(),
             role: u.role(),
-            rank_title: rank_title(u.message_count).to_string(),
+            rank_title: profile_db::rank_for(ladder, u.message_count),
             joined_at: utc(u.created_at),
             message_count: u.message_count,
             reaction_score: u.reaction_score,
+            groups: Vec::new(),
+            profile: Vec::new(),
         }
     }
+}
+
+/// The author cards of these members: the users, the rank ladder, their groups, the profile
+/// fields and their values; five queries for any number of members.
+pub fn load_cards(conn: &mut DbConn, ids: &[i64]) -> QueryResult<HashMap<i64, AuthorCard>> {
+    let users = load_users(conn, ids)?;
+    if users.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let ladder = profile_db::ranks(conn)?;
+    let mut cards: HashMap<i64, AuthorCard> = users
+        .values()
+        .map(|u| (u.id, AuthorCard::new(u, &ladder)))
+        .collect();
+    let ids: Vec<i64> = users.keys().copied().collect();
+    for (user_id, g) in profile_db::groups_of(conn, &ids)? {
+        if let Some(c) = cards.get_mut(&user_id) {
+            c.groups.push(GroupBadge {
+                id: g.id,
+                name: g.name,
+                badge: g.badge,
+            });
+        }
+    }
+    let fields = profile_db::fields(conn)?;
+    let mut values = profile_db::values_of(conn, &ids)?;
+    values.sort_by_key(|(_, f, _)| fields.iter().position(|d| d.id == *f));
+    for (user_id, field_id, value) in values {
+        if let (Some(c), Some(f)) = (
+            cards.get_mut(&user_id),
+            fields.iter().find(|f| f.id == field_id),
+        ) {
+            c.profile.push(ProfileEntry {
+                key: f.key.clone(),
+                label: f.label.clone(),
+                value,
+            });
+        }
+    }
+    Ok(cards)
 }
 
 /// The users with these ids, in one query, by id.

@@ -61,6 +61,8 @@ pub struct ProfileChanges {
     pub email: Option<Option<String>>,
     pub email_key: Option<Option<String>>,
     pub about: Option<Option<String>>,
+    pub auto_watch: Option<bool>,
+    pub hide_presence: Option<bool>,
     pub updated_at: Option<NaiveDateTime>,
 }
 

@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
+use super::cards::{load_cards, AuthorCard};
 use super::db::{self as user_db, email_key, ProfileChanges, User};
 use super::Role;
 use crate::auth::{passwords, AuthUser};
@@ -13,8 +14,11 @@ use crate::error::{ApiError, ErrorKind, Problem, Validator};
 use crate::extract::{Json, Query};
 use crate::pagination::{Page, PageParams};
 use crate::policy;
+use crate::profiles::db as profile_db;
+use crate::profiles::http::check_value as check_profile_value;
 use crate::AppState;
 use diesel::Connection;
+use std::collections::BTreeMap;
 
 /// A stored naive UTC time as it is sent: RFC 3339 with `Z`.
 pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
@@ -37,6 +41,10 @@ pub struct Account {
     pub role: Role,
     /// A disabled (banned) account cannot sign in.
     pub disabled: bool,
+    /// Watch the threads one starts or replies to automatically.
+    pub auto_watch: bool,
+    /// Leave one out of "Members online".
+    pub hide_presence: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -51,37 +59,20 @@ impl From<&User> for Account {
             about: u.about.clone(),
             role: u.role(),
             disabled: u.disabled,
+            auto_watch: u.auto_watch,
+            hide_presence: u.hide_presence,
             created_at: utc(u.created_at),
             updated_at: utc(u.updated_at),
         }
     }
 }
 
-/// A member's public profile: never an email or a secret.
+/// A member's public profile: the author card, and the about text. Never an email or a secret.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"id": 1, "username": "saif", "display_name": "Saif", "about": null,
-                          "role": "member", "joined_at": "2024-01-24T09:30:00Z"}))]
 pub struct UserProfile {
-    pub id: i64,
-    pub username: String,
-    pub display_name: Option<String>,
+    #[serde(flatten)]
+    pub card: AuthorCard,
     pub about: Option<String>,
-    pub role: Role,
-    /// When the member joined.
-    pub joined_at: DateTime<Utc>,
-}
-
-impl From<&User> for UserProfile {
-    fn from(u: &User) -> Self {
-        UserProfile {
-            id: u.id,
-            username: u.username.clone(),
-            display_name: u.display_name.clone(),
-            about: u.about.clone(),
-            role: u.role(),
-            joined_at: utc(u.created_at),
-        }
-    }
 }
 
 /// Distinguishes an absent field (leave as is) from `null` (clear it).
@@ -110,6 +101,13 @@ pub struct UpdateMe {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub about: Option<Option<String>>,
+    /// Profile field values by key (see `GET /profile-fields`); `null` clears one.
+    #[serde(default)]
+    pub profile: Option<BTreeMap<String, Option<String>>>,
+    /// Watch the threads one starts or replies to automatically.
+    pub auto_watch: Option<bool>,
+    /// Leave one out of "Members online".
+    pub hide_presence: Option<bool>,
 }
 
 /// A password change.
@@ -231,6 +229,7 @@ pub async fn update_me(
     let display_name = trim(req.display_name);
     let email = trim(req.email);
     let about = req.about.map(|o| o.filter(|s| !s.trim().is_empty()));
+    let (profile, auto_watch, hide_presence) = (req.profile, req.auto_watch, req.hide_presence);
     let mut v = Validator::new();
     if let Some(Some(name)) = &display_name {
         v.check(
@@ -263,11 +262,37 @@ pub async fn update_me(
                         ));
                     }
                 }
+                if let Some(values) = &profile {
+                    let fields = profile_db::fields(conn)?;
+                    let mut v = Validator::new();
+                    let mut checked = Vec::new();
+                    for (key, value) in values {
+                        let field = format!("profile.{key}");
+                        match (fields.iter().find(|f| &f.key == key), value) {
+                            (None, _) => {
+                                v.check(false, &field, "is not a profile field");
+                            }
+                            (Some(f), None) => checked.push((f.id, None)),
+                            (Some(f), Some(raw)) => match check_profile_value(f, raw) {
+                                Ok(val) => checked.push((f.id, Some(val))),
+                                Err(m) => {
+                                    v.check(false, &field, m);
+                                }
+                            },
+                        }
+                    }
+                    v.finish()?;
+                    for (field_id, value) in checked {
+                        profile_db::set_value(conn, id, field_id, value.as_deref())?;
+                    }
+                }
                 let changes = ProfileChanges {
                     email_key: email.as_ref().map(|o| o.as_deref().map(email_key)),
                     display_name,
                     email,
                     about,
+                    auto_watch,
+                    hide_presence,
                     updated_at: Some(now()),
                 };
                 Ok(user_db::update_profile(conn, id, &changes)?)
@@ -334,14 +359,21 @@ pub async fn get_user(
     path: web::Path<String>,
 ) -> Result<web::Json<UserProfile>, ApiError> {
     let username = path.into_inner();
-    let u = state
+    let profile = state
         .db
         .run(move |conn| {
-            user_db::find_by_username(conn, &username)?
-                .ok_or_else(|| ApiError::not_found(format!("no member is named {username:?}")))
+            let u = user_db::find_by_username(conn, &username)?
+                .ok_or_else(|| ApiError::not_found(format!("no member is named {username:?}")))?;
+            let card = load_cards(conn, &[u.id])?
+                .remove(&u.id)
+                .ok_or_else(|| ApiError::not_found("no such member"))?;
+            Ok(UserProfile {
+                card,
+                about: u.about,
+            })
         })
         .await?;
-    Ok(web::Json(UserProfile::from(&u)))
+    Ok(web::Json(profile))
 }
 
 /// Every account, with private fields (admins only).
