@@ -31,6 +31,8 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// `GLOSS_WORKERS`: HTTP worker threads (default: one per core).
     pub workers: Option<usize>,
+    /// `GLOSS_ONLINE_WINDOW`: minutes of inactivity after which a member no longer counts as online.
+    pub online_window_minutes: i64,
     /// `GLOSS_PUBLIC_URL`: the URL clients reach this server at (for links in JSON-LD); default `http://{bind}`.
     pub public_url: Option<String>,
     /// `GLOSS_VIEW_FLUSH_INTERVAL`: seconds between writes of buffered thread views.
@@ -55,6 +57,7 @@ impl Default for Config {
             workers: None,
             view_flush_interval: Duration::from_secs(10),
             public_url: None,
+            online_window_minutes: 15,
         }
     }
 }
@@ -122,6 +125,11 @@ impl Config {
             db_pool_timeout: secs("GLOSS_DB_POOL_TIMEOUT", d.db_pool_timeout)?,
             body_limit: num("GLOSS_BODY_LIMIT", get("GLOSS_BODY_LIMIT"), d.body_limit)?,
             cors_origins: list("GLOSS_CORS_ORIGINS"),
+            online_window_minutes: num(
+                "GLOSS_ONLINE_WINDOW",
+                get("GLOSS_ONLINE_WINDOW"),
+                d.online_window_minutes,
+            )?,
             public_url: get("GLOSS_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_string()),
             view_flush_interval: secs("GLOSS_VIEW_FLUSH_INTERVAL", d.view_flush_interval)?,
             workers: match get("GLOSS_WORKERS") {
@@ -149,6 +157,9 @@ impl Config {
             return Err(
                 "GLOSS_ACCESS_TOKEN_TTL and GLOSS_REFRESH_TOKEN_TTL must be positive".into(),
             );
+        }
+        if !(1..=1440).contains(&self.online_window_minutes) {
+            return Err("GLOSS_ONLINE_WINDOW must be between 1 and 1440 minutes".into());
         }
         if self.view_flush_interval.is_zero() {
             return Err("GLOSS_VIEW_FLUSH_INTERVAL must be positive".into());

@@ -16,6 +16,7 @@ pub mod openapi;
 pub mod pagination;
 pub mod policy;
 pub mod posts;
+pub mod presence;
 pub mod profiles;
 pub mod reactions;
 pub mod routes_table;
@@ -49,6 +50,8 @@ pub struct AppState {
     pub tokens: Arc<TokenKeys>,
     /// Thread views not yet written to the database.
     pub views: Arc<threads::views::ViewCounter>,
+    /// Member activity not yet written to the database.
+    pub presence: Arc<presence::Presence>,
 }
 
 /// The settings key under which a generated JWT secret is kept.
@@ -104,6 +107,7 @@ impl AppState {
             db: database,
             tokens: Arc::new(tokens),
             views: Arc::new(threads::views::ViewCounter::default()),
+            presence: Arc::new(presence::Presence::default()),
         })
     }
 }
@@ -111,6 +115,7 @@ impl AppState {
 /// Registers every API route; the OpenAPI paths are collected from the same calls.
 fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.configure(auth::http::routes)
+        .configure(presence::routes)
         .configure(users::http::routes)
         .configure(forums::http::routes)
         .configure(watching::http::early_routes)

@@ -141,6 +141,9 @@ fn serve(state: AppState) -> Result<(), String> {
                 if let Err(e) = flusher_state.views.flush(&flusher_state.db).await {
                     tracing::warn!(error = %e, "could not write thread views; keeping them for the next try");
                 }
+                if let Err(e) = flusher_state.presence.flush(&flusher_state.db).await {
+                    tracing::warn!(error = %e, "could not write member activity; keeping it for the next try");
+                }
             }
         });
         let shutdown_state = state.clone();
@@ -156,6 +159,9 @@ fn serve(state: AppState) -> Result<(), String> {
             .run()
             .await
             .map_err(|e| format!("server error: {e}"))?;
+        if let Err(e) = shutdown_state.presence.flush(&shutdown_state.db).await {
+            tracing::error!(error = %e, "could not write member activity at shutdown");
+        }
         match shutdown_state.views.flush(&shutdown_state.db).await {
             Ok(n) => tracing::info!(threads = n, "wrote buffered thread views"),
             Err(e) => tracing::error!(error = %e, "could not write buffered thread views at shutdown"),

@@ -59,6 +59,8 @@ fn authenticate(req: &HttpRequest) -> Result<Option<AuthUser>, ApiError> {
         .sub
         .parse()
         .map_err(|_| ApiError::new(ErrorKind::InvalidToken, "the access token is invalid"))?;
+    // "members online": noted in memory, written in batches
+    state.presence.record(id);
     Ok(Some(AuthUser {
         id,
         role: claims.role,

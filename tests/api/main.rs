@@ -12,6 +12,7 @@ mod openapi;
 mod operations;
 mod permissions;
 mod posts;
+mod profiles;
 mod scale;
 mod threads;
 mod users;
