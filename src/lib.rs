@@ -20,6 +20,7 @@ pub mod presence;
 pub mod profiles;
 pub mod reactions;
 pub mod routes_table;
+pub mod stream;
 pub mod text;
 pub mod threads;
 pub mod users;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub views: Arc<threads::views::ViewCounter>,
     /// Member activity not yet written to the database.
     pub presence: Arc<presence::Presence>,
+    /// Wakes the live streams when events arrive.
+    pub hub: Arc<stream::Hub>,
 }
 
 /// The settings key under which a generated JWT secret is kept.
@@ -102,12 +105,14 @@ impl AppState {
             &config.jwt_audience,
             config.access_token_ttl,
         );
+        let hub = stream::Hub::new(&config.database_url);
         Ok(AppState {
             config: Arc::new(config),
             db: database,
             tokens: Arc::new(tokens),
             views: Arc::new(threads::views::ViewCounter::default()),
             presence: Arc::new(presence::Presence::default()),
+            hub,
         })
     }
 }
@@ -125,7 +130,8 @@ fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .configure(reactions::http::routes)
         .configure(profiles::http::routes)
         .configure(notifications::http::routes)
-        .configure(watching::http::routes);
+        .configure(watching::http::routes)
+        .configure(stream::http::routes);
 }
 
 fn routes<T>(app: utoipa_actix_web::UtoipaApp<T>) -> utoipa_actix_web::UtoipaApp<T>

@@ -144,6 +144,14 @@ fn serve(state: AppState) -> Result<(), String> {
                 if let Err(e) = flusher_state.presence.flush(&flusher_state.db).await {
                     tracing::warn!(error = %e, "could not write member activity; keeping it for the next try");
                 }
+                // stream events older than a week are of no use to a reconnecting client
+                let pruned = flusher_state
+                    .db
+                    .run(|conn| Ok(gloss::stream::db::prune(conn, 7)?))
+                    .await;
+                if let Err(e) = pruned {
+                    tracing::warn!(error = %e, "could not prune old stream events");
+                }
             }
         });
         let shutdown_state = state.clone();

@@ -572,6 +572,7 @@ pub async fn create_annotation(
             one(build_annotations(conn, &[row], &[&post])?)
         })
         .await?;
+    state.hub.after_write();
     Ok(HttpResponse::Created()
         .insert_header((
             header::LOCATION,
@@ -850,6 +851,7 @@ pub async fn create_reply(
             one(build_annotations(conn, &[row], &[&post])?)
         })
         .await?;
+    state.hub.after_write();
     Ok(HttpResponse::Created()
         .insert_header((
             header::LOCATION,

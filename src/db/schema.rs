@@ -305,6 +305,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    stream_events (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        event -> Text,
+        data -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(post_reactions -> reaction_kinds (kind_id));
 diesel::joinable!(profile_values -> profile_fields (field_id));
 diesel::joinable!(user_group_members -> user_groups (group_id));
@@ -344,4 +354,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     thread_watches,
     forum_watches,
     notifications,
+    stream_events,
 );

@@ -9,6 +9,7 @@ use crate::annotations::db::AnnotationRow;
 use crate::db::schema::{forum_watches, notifications, posts, thread_watches, threads, users};
 use crate::db::{dialect_sql, now, DbConn, MultiBackend};
 use crate::posts::db::PostRow;
+use crate::stream::db as stream_db;
 use crate::threads::db::ThreadRow;
 
 /// What a notification is about.
@@ -49,12 +50,19 @@ pub struct Event<'a> {
     pub dedupe_key: String,
 }
 
-/// Tells `recipients` about `event`, skipping the actor and anyone already told about the same event.
+#[derive(QueryableByName)]
+struct Inserted {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+/// Tells `recipients` about `event`, skipping the actor and anyone already told about the same
+/// event; each notification also goes to the recipient's live stream.
 pub fn notify(conn: &mut DbConn, recipients: &[i64], event: &Event) -> QueryResult<usize> {
     let sql = dialect_sql(
         conn,
         "INSERT INTO notifications (user_id, kind, actor_id, thread_id, post_id, annotation_id, dedupe_key, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (user_id, dedupe_key) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (user_id, dedupe_key) DO NOTHING RETURNING id",
     );
     let t = now();
     let mut sent = 0;
@@ -64,7 +72,7 @@ pub fn notify(conn: &mut DbConn, recipients: &[i64], event: &Event) -> QueryResu
             continue;
         }
         seen.push(r);
-        sent += diesel::sql_query(&sql)
+        let inserted: Vec<Inserted> = diesel::sql_query(&sql)
             .bind::<BigInt, _>(r)
             .bind::<Text, _>(event.kind)
             .bind::<Nullable<BigInt>, _>(Some(event.actor_id))
@@ -73,7 +81,15 @@ pub fn notify(conn: &mut DbConn, recipients: &[i64], event: &Event) -> QueryResu
             .bind::<Nullable<BigInt>, _>(event.annotation_id)
             .bind::<Text, _>(&event.dedupe_key)
             .bind::<Timestamp, _>(t)
-            .execute(conn)?;
+            .get_results(conn)?;
+        for row in inserted {
+            sent += 1;
+            let data = serde_json::json!({
+                "id": row.id, "kind": event.kind, "actor_id": event.actor_id, "thread_id": event.thread_id,
+                "post_id": event.post_id, "annotation_id": event.annotation_id,
+            });
+            stream_db::push(conn, r, "notification", &data)?;
+        }
     }
     Ok(sent)
 }
@@ -143,6 +159,13 @@ pub fn notify_new_post(
             .select(thread_watches::user_id)
             .load(conn)?;
         notify(conn, &watchers, &event(kind::REPLY))?;
+        // the new post itself goes to every watcher's live stream
+        let data = serde_json::json!({
+            "thread_id": thread.id, "post_id": post.id, "position": post.position, "author_id": post.user_id,
+        });
+        for w in watchers.into_iter().filter(|w| *w != post.user_id) {
+            stream_db::push(conn, w, "post", &data)?;
+        }
     }
     Ok(())
 }

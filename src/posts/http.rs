@@ -327,6 +327,7 @@ pub async fn create_post(
                 .ok_or_else(|| ApiError::internal("post vanished"))
         })
         .await?;
+    state.hub.after_write();
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/posts/{}", post.id)))
         .json(post))

@@ -269,7 +269,9 @@ pub async fn add_reaction(
     path: web::Path<(i64, String)>,
 ) -> Result<web::Json<PostReactions>, ApiError> {
     let (post_id, kind) = path.into_inner();
-    Ok(web::Json(react(&state, user, post_id, kind, true).await?))
+    let reactions = react(&state, user, post_id, kind, true).await?;
+    state.hub.after_write();
+    Ok(web::Json(reactions))
 }
 
 /// Take a reaction back (idempotent).

@@ -398,6 +398,7 @@ pub async fn create_thread(
             Ok(ThreadWithPost { thread, first_post })
         })
         .await?;
+    state.hub.after_write();
     Ok(HttpResponse::Created()
         .insert_header((
             header::LOCATION,

@@ -14,5 +14,6 @@ mod permissions;
 mod posts;
 mod profiles;
 mod scale;
+mod stream;
 mod threads;
 mod users;

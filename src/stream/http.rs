@@ -1,0 +1,171 @@
+//! `GET /stream`: the signed-in member's live events as Server-Sent Events.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::http::header;
+use actix_web::web::Bytes;
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use tokio::sync::broadcast::{self, error::RecvError};
+use utoipa::IntoParams;
+
+use super::db as stream_db;
+use super::Hub;
+use crate::auth::MaybeUser;
+use crate::db::Db;
+use crate::error::{ApiError, ErrorKind, Problem};
+use crate::extract::Query;
+use crate::AppState;
+
+/// How to open a stream from a browser's `EventSource`, which cannot send headers.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct StreamParams {
+    /// The access token, when it cannot be sent as `Authorization: Bearer`.
+    pub access_token: Option<String>,
+    /// Resume after this event id (as the `Last-Event-ID` header does).
+    pub last_event_id: Option<i64>,
+}
+
+/// A comment line every 15 s keeps proxies from closing an idle stream.
+const KEEPALIVE: Duration = Duration::from_secs(15);
+
+struct Stream {
+    db: Db,
+    user_id: i64,
+    last_id: i64,
+    rx: broadcast::Receiver<i64>,
+    buf: VecDeque<Bytes>,
+    _hub: Arc<Hub>,
+}
+
+fn frame(e: &stream_db::EventRow) -> Bytes {
+    Bytes::from(format!(
+        "id: {}\nevent: {}\ndata: {}\n\n",
+        e.id, e.event, e.data
+    ))
+}
+
+/// Waits until the hub wakes this member's streams (or everyone's); `false` when the hub is gone.
+async fn woken(rx: &mut broadcast::Receiver<i64>, user_id: i64) -> bool {
+    loop {
+        match rx.recv().await {
+            Ok(id) if id == user_id || id == 0 => return true,
+            Ok(_) => continue,
+            // missed wake-ups: read the database again rather than guess
+            Err(RecvError::Lagged(_)) => return true,
+            Err(RecvError::Closed) => return false,
+        }
+    }
+}
+
+/// The caller's live events (Server-Sent Events).
+///
+/// Events: `notification` (data: the notification's kind and ids, as in `GET /notifications`) and
+/// `post` (a new post in a thread the caller watches: thread, post, position, author). Each has an
+/// `id`; a client that reconnects with `Last-Event-ID` (or `?last_event_id=`) first receives what it
+/// missed. Authenticate with `Authorization: Bearer`, or `?access_token=` from a browser's
+/// `EventSource`. On PostgreSQL an event made through any Gloss process reaches the stream, whichever
+/// process holds it.
+#[utoipa::path(
+    tag = "stream",
+    security(("bearer_auth" = [])),
+    params(StreamParams, ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this event id")),
+    responses(
+        (status = 200, description = "An endless `text/event-stream`: `id: 42\\nevent: notification\\ndata: {…}\\n\\n`",
+         body = String, content_type = "text/event-stream"),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid parameters", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/stream")]
+pub async fn stream(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    viewer: MaybeUser,
+    query: Query<StreamParams>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.0;
+    let user_id =
+        match (viewer.0, &q.access_token) {
+            (Some(u), _) => u.id,
+            (None, Some(token)) => state.tokens.verify(token)?.sub.parse().map_err(|_| {
+                ApiError::new(ErrorKind::InvalidToken, "the access token is invalid")
+            })?,
+            (None, None) => {
+                return Err(ApiError::new(
+                    ErrorKind::Unauthorized,
+                    "send 'Authorization: Bearer <token>' or ?access_token=",
+                ))
+            }
+        };
+    let header_id = req
+        .headers()
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok());
+    let resume = header_id.or(q.last_event_id);
+    let hub = state.hub.clone();
+    let rx = hub.subscribe();
+    let last_id = match resume {
+        Some(id) => id.max(0),
+        None => {
+            state
+                .db
+                .run(move |conn| Ok(stream_db::latest_id(conn, user_id)?))
+                .await?
+        }
+    };
+    let start = Stream {
+        db: state.db.clone(),
+        user_id,
+        last_id,
+        rx,
+        buf: VecDeque::from([Bytes::from_static(b": connected\n\n")]),
+        _hub: hub,
+    };
+    let body = futures_util::stream::unfold(start, |mut s| async move {
+        loop {
+            if let Some(b) = s.buf.pop_front() {
+                return Some((Ok::<_, actix_web::Error>(b), s));
+            }
+            let (user, after) = (s.user_id, s.last_id);
+            match s
+                .db
+                .run(move |conn| Ok(stream_db::after(conn, user, after, 100)?))
+                .await
+            {
+                Ok(events) if !events.is_empty() => {
+                    for e in &events {
+                        s.last_id = e.id;
+                        s.buf.push_back(frame(e));
+                    }
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "stream could not read events; ending it (the client reconnects)");
+                    return None;
+                }
+            }
+            match tokio::time::timeout(KEEPALIVE, woken(&mut s.rx, s.user_id)).await {
+                Ok(true) => continue,
+                Ok(false) => return None,
+                Err(_) => s.buf.push_back(Bytes::from_static(b": keepalive\n\n")),
+            }
+        }
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header(("X-Accel-Buffering", "no"))
+        .streaming(body))
+}
+
+/// The routes of this module.
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(stream);
+}
