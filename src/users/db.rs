@@ -63,6 +63,7 @@ pub struct ProfileChanges {
     pub about: Option<Option<String>>,
     pub auto_watch: Option<bool>,
     pub hide_presence: Option<bool>,
+    pub avatar_url: Option<Option<String>>,
     pub updated_at: Option<NaiveDateTime>,
 }
 

@@ -38,6 +38,7 @@ pub struct Account {
     pub display_name: Option<String>,
     #[schema(example = "Defense analyst.")]
     pub about: Option<String>,
+    pub avatar_url: Option<String>,
     pub role: Role,
     /// A disabled (banned) account cannot sign in.
     pub disabled: bool,
@@ -57,6 +58,7 @@ impl From<&User> for Account {
             email: u.email.clone(),
             display_name: u.display_name.clone(),
             about: u.about.clone(),
+            avatar_url: u.avatar_url.clone(),
             role: u.role(),
             disabled: u.disabled,
             auto_watch: u.auto_watch,
@@ -101,6 +103,10 @@ pub struct UpdateMe {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub about: Option<Option<String>>,
+    /// An `https` (or `http`) URL of the member's avatar image, at most 500 characters; `null` clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub avatar_url: Option<Option<String>>,
     /// Profile field values by key (see `GET /profile-fields`); `null` clears one.
     #[serde(default)]
     pub profile: Option<BTreeMap<String, Option<String>>>,
@@ -230,6 +236,7 @@ pub async fn update_me(
     let email = trim(req.email);
     let about = req.about.map(|o| o.filter(|s| !s.trim().is_empty()));
     let (profile, auto_watch, hide_presence) = (req.profile, req.auto_watch, req.hide_presence);
+    let avatar_url = trim(req.avatar_url);
     let mut v = Validator::new();
     if let Some(Some(name)) = &display_name {
         v.check(
@@ -240,6 +247,15 @@ pub async fn update_me(
     }
     if let Some(Some(email)) = &email {
         validate_email(&mut v, "email", email);
+    }
+    if let Some(Some(url)) = &avatar_url {
+        let ok = url.len() <= 500
+            && url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+        v.check(
+            ok,
+            "avatar_url",
+            "must be an http or https URL of at most 500 characters",
+        );
     }
     if let Some(Some(about)) = &about {
         v.check(
@@ -293,6 +309,7 @@ pub async fn update_me(
                     about,
                     auto_watch,
                     hide_presence,
+                    avatar_url,
                     updated_at: Some(now()),
                 };
                 Ok(user_db::update_profile(conn, id, &changes)?)

@@ -46,16 +46,29 @@ db_test!(author_cards_carry_rank_groups_and_profile_fields, |app| {
         .patch(
             "/api/v1/me",
             Some(&saif.token),
-            json!({"profile": {"nation": "cn", "residence": "RU"}}),
+            json!({"profile": {"nation": "cn", "residence": "RU"}, "avatar_url": "https://cdn.example.org/saif.png"}),
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["avatar_url"], "https://cdn.example.org/saif.png");
+    let r = app
+        .patch(
+            "/api/v1/me",
+            Some(&saif.token),
+            json!({"avatar_url": "javascript:alert(1)"}),
+        )
+        .await;
+    assert_eq!(r.error_fields(), vec!["avatar_url"]);
     let (t, _) = app.thread(&saif, s.forum_id, "Cards").await;
     app.reply(&saif, t, "second message").await;
     let page = app.get(&format!("/api/v1/threads/{t}/posts"), None).await;
     let card = &page.body["items"][0]["author"];
     assert_eq!(card["rank_title"], "Senior Member");
     assert_eq!(card["message_count"], 2);
+    assert_eq!(
+        card["avatar_url"], "https://cdn.example.org/saif.png",
+        "{card}"
+    );
     assert_eq!(
         card["groups"],
         json!([{"id": gid, "name": "Axis Group", "badge": "Axis Group"}])

@@ -239,6 +239,19 @@ db_test!(
             std::thread::sleep(Duration::from_millis(500));
             own.read_some();
             assert!(own.parse().is_empty(), "{}", own.text);
+            // a private annotation on saif's post tells saif's stream nothing; a public one does
+            let first = first_post(server.port, t);
+            let note = |visibility: &str| {
+                json!({"motivation": "commenting", "body": "a note", "visibility": visibility, "selector": {"exact": "first post"}})
+            };
+            let path = format!("/api/v1/posts/{first}/annotations");
+            let (status, _) = http(server.port, "POST", &path, Some(&lin_token), Some(note("private"))).unwrap();
+            assert_eq!(status, 201);
+            let (status, public) = http(server.port, "POST", &path, Some(&lin_token), Some(note("public"))).unwrap();
+            assert_eq!(status, 201);
+            let next = again.next(1);
+            assert_eq!(next[0].data["kind"], "annotation");
+            assert_eq!(next[0].data["annotation_id"], public["id"], "the private one came first: {}", again.text);
         })
         .await;
     }
@@ -291,6 +304,30 @@ async fn an_event_made_on_one_process_reaches_a_stream_on_another() {
         assert_eq!(events[1].data["post_id"], post["id"]);
     })
     .await;
+}
+
+fn saif_first_post(port: u16, thread: i64) -> i64 {
+    let (_, t) = http(
+        port,
+        "GET",
+        &format!("/api/v1/threads/{thread}"),
+        None,
+        None,
+    )
+    .unwrap();
+    t["first_post_id"].as_i64().unwrap()
+}
+
+fn first_post(port: u16, thread: i64) -> i64 {
+    let (_, t) = http(
+        port,
+        "GET",
+        &format!("/api/v1/threads/{thread}"),
+        None,
+        None,
+    )
+    .unwrap();
+    t["first_post_id"].as_i64().unwrap()
 }
 
 /// Runs blocking socket work off the test's async runtime.
