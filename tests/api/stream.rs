@@ -306,18 +306,6 @@ async fn an_event_made_on_one_process_reaches_a_stream_on_another() {
     .await;
 }
 
-fn saif_first_post(port: u16, thread: i64) -> i64 {
-    let (_, t) = http(
-        port,
-        "GET",
-        &format!("/api/v1/threads/{thread}"),
-        None,
-        None,
-    )
-    .unwrap();
-    t["first_post_id"].as_i64().unwrap()
-}
-
 fn first_post(port: u16, thread: i64) -> i64 {
     let (_, t) = http(
         port,
