@@ -334,6 +334,80 @@ pub fn set_anchor(conn: &mut DbConn, id: i64, changes: &AnchorChanges) -> QueryR
         .map(|_| ())
 }
 
+/// Where an annotation's passage is after an edit.
+#[derive(Debug, Clone)]
+pub struct AnchorUpdate {
+    pub id: i64,
+    pub exact: String,
+    pub prefix: String,
+    pub suffix: String,
+    /// `None` when orphaned.
+    pub start: Option<i64>,
+    pub end: Option<i64>,
+    pub state: &'static str,
+    pub confidence: f64,
+}
+
+/// Stores re-anchoring outcomes. On PostgreSQL, where every statement is a network round trip,
+/// 500 rows go in one `UPDATE … FROM (VALUES …)`; SQLite, in process, takes them one by one.
+pub fn apply_anchors(conn: &mut DbConn, updates: &[AnchorUpdate]) -> QueryResult<()> {
+    use diesel::sql_types::{BigInt, Double, Nullable, Text};
+    match conn {
+        DbConn::Pg(pg) => {
+            for chunk in updates.chunks(500) {
+                let rows: Vec<String> = (0..chunk.len())
+                    .map(|r| {
+                        let b = r * 8;
+                        format!(
+                            "(${}::bigint, ${}::text, ${}::text, ${}::text, ${}::bigint, ${}::bigint, ${}::text, ${}::float8)",
+                            b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8
+                        )
+                    })
+                    .collect();
+                let sql = format!(
+                    "UPDATE annotations AS a SET quote_exact = v.exact, quote_prefix = v.prefix, quote_suffix = v.suffix, \
+                     start_pos = v.s, end_pos = v.e, anchor_state = v.state, anchor_confidence = v.conf \
+                     FROM (VALUES {}) AS v(id, exact, prefix, suffix, s, e, state, conf) WHERE a.id = v.id",
+                    rows.join(", ")
+                );
+                let mut q = diesel::sql_query(sql).into_boxed::<diesel::pg::Pg>();
+                for u in chunk {
+                    q = q
+                        .bind::<BigInt, _>(u.id)
+                        .bind::<Text, _>(u.exact.clone())
+                        .bind::<Text, _>(u.prefix.clone())
+                        .bind::<Text, _>(u.suffix.clone())
+                        .bind::<Nullable<BigInt>, _>(u.start)
+                        .bind::<Nullable<BigInt>, _>(u.end)
+                        .bind::<Text, _>(u.state)
+                        .bind::<Double, _>(u.confidence);
+                }
+                q.execute(pg)?;
+            }
+            Ok(())
+        }
+        DbConn::Sqlite(_) => {
+            for u in updates {
+                set_anchor(
+                    conn,
+                    u.id,
+                    &AnchorChanges {
+                        quote_exact: Some(Some(u.exact.clone())),
+                        quote_prefix: Some(Some(u.prefix.clone())),
+                        quote_suffix: Some(Some(u.suffix.clone())),
+                        start_pos: Some(u.start),
+                        end_pos: Some(u.end),
+                        anchored_revision: None,
+                        anchor_state: Some(u.state.to_string()),
+                        anchor_confidence: Some(u.confidence),
+                    },
+                )?;
+            }
+            Ok(())
+        }
+    }
+}
+
 /// Points every live annotation of a post at a new revision of it.
 pub fn set_revision_for_post(conn: &mut DbConn, post_id: i64, revision: i32) -> QueryResult<usize> {
     diesel::update(

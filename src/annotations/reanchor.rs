@@ -4,7 +4,7 @@
 use diesel::prelude::*;
 
 use super::citations;
-use super::db::{self as annotation_db, AnchorChanges};
+use super::db::{self as annotation_db, AnchorUpdate};
 use crate::db::DbConn;
 use crate::text::anchor::{self, AnchorState, Selector, TextPosition, TextQuote};
 
@@ -67,6 +67,7 @@ pub fn reanchor_post(
     // one statement moves every annotation to the new revision; only changed ones get their own
     annotation_db::set_revision_for_post(conn, post_id, revision)?;
     let mut summary = Summary::default();
+    let mut updates = Vec::new();
     for (i, outcome) in outcomes.iter().enumerate() {
         match outcome.state {
             AnchorState::Anchored => summary.anchored += 1,
@@ -81,18 +82,26 @@ pub fn reanchor_post(
                 continue;
             }
             let s = outcome.selector.as_ref();
-            let changes = AnchorChanges {
-                // an orphan keeps its last quote so readers see what it was about; its position is gone
-                quote_exact: s.map(|s| Some(s.quote.exact.clone())),
-                quote_prefix: s.map(|s| Some(s.quote.prefix.clone())),
-                quote_suffix: s.map(|s| Some(s.quote.suffix.clone())),
-                start_pos: Some(s.map(|s| s.position.start as i64)),
-                end_pos: Some(s.map(|s| s.position.end as i64)),
-                anchored_revision: Some(revision),
-                anchor_state: Some(outcome.state.as_str().to_string()),
-                anchor_confidence: Some(outcome.confidence),
-            };
-            annotation_db::set_anchor(conn, a.id, &changes)?;
+            // an orphan keeps its last quote so readers see what it was about; its position is gone
+            updates.push(AnchorUpdate {
+                id: a.id,
+                exact: s
+                    .map(|s| s.quote.exact.clone())
+                    .or_else(|| a.quote_exact.clone())
+                    .unwrap_or_default(),
+                prefix: s
+                    .map(|s| s.quote.prefix.clone())
+                    .or_else(|| a.quote_prefix.clone())
+                    .unwrap_or_default(),
+                suffix: s
+                    .map(|s| s.quote.suffix.clone())
+                    .or_else(|| a.quote_suffix.clone())
+                    .unwrap_or_default(),
+                start: s.map(|s| s.position.start as i64),
+                end: s.map(|s| s.position.end as i64),
+                state: outcome.state.as_str(),
+                confidence: outcome.confidence,
+            });
         } else {
             let c = &cites[i - notes.len()];
             if unchanged && c.anchor_state == "anchored" {
@@ -107,5 +116,6 @@ pub fn reanchor_post(
             )?;
         }
     }
+    annotation_db::apply_anchors(conn, &updates)?;
     Ok(summary)
 }

@@ -17,12 +17,17 @@ struct Server {
 
 impl Server {
     fn start(url: &str) -> Server {
+        Server::start_with(url, &[])
+    }
+
+    fn start_with(url: &str, env: &[(&str, &str)]) -> Server {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
         let child = Command::new(env!("CARGO_BIN_EXE_gloss"))
+            .envs(env.iter().copied())
             .env("GLOSS_DATABASE_URL", url)
             .env("GLOSS_BIND", format!("127.0.0.1:{port}"))
             .env("GLOSS_JWT_SECRET", TEST_JWT_SECRET)
@@ -41,6 +46,30 @@ impl Server {
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!("the server on port {port} did not come up");
+    }
+}
+
+impl Server {
+    /// Stops the server as an orchestrator would (SIGTERM) and waits for it to exit.
+    fn terminate(&mut self) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "the server exited with {status}");
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not stop on SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 
@@ -275,6 +304,42 @@ db_test!(a_stream_needs_a_valid_token, |app| {
         assert_eq!(status, 401);
     })
     .await;
+});
+
+db_test!(views_and_presence_survive_a_clean_shutdown, |app| {
+    let (saif, _, t) = scene(&app).await;
+    let url = app.db.url.clone();
+    let token = saif.token.clone();
+    web_block(move || {
+        // no periodic flush during the test: only the one at shutdown can save the counts
+        let mut server = Server::start_with(&url, &[("GLOSS_VIEW_FLUSH_INTERVAL", "3600")]);
+        for _ in 0..3 {
+            let (status, _) = http(
+                server.port,
+                "GET",
+                &format!("/api/v1/threads/{t}"),
+                Some(&token),
+                None,
+            )
+            .unwrap();
+            assert_eq!(status, 200);
+        }
+        server.terminate();
+    })
+    .await;
+    let (thread, saif_row) = app
+        .state
+        .db
+        .run(move |conn| {
+            Ok((
+                gloss::threads::db::find(conn, t)?.unwrap(),
+                gloss::users::db::find_by_username(conn, "saif")?.unwrap(),
+            ))
+        })
+        .await
+        .unwrap();
+    assert_eq!(thread.view_count, 3);
+    assert!(saif_row.last_seen_at.is_some());
 });
 
 /// Two Gloss processes share one PostgreSQL database: an event made through one reaches a stream
