@@ -85,6 +85,12 @@ pub fn can_view_post(
 /// locked threads.
 pub fn can_reply(actor: &AuthUser, thread: &ThreadRow) -> Result<(), ApiError> {
     can_view_thread(Some(actor), thread)?;
+    if thread.is_deleted() {
+        return Err(ApiError::new(
+            ErrorKind::Conflict,
+            "this thread is deleted: restore it before posting in it",
+        ));
+    }
     if thread.locked && !is_moderator(Some(actor)) {
         return Err(ApiError::new(
             ErrorKind::ThreadLocked,

@@ -126,6 +126,28 @@ pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<AnnotationRow>> {
         .optional()
 }
 
+/// Annotations by id, in one query.
+pub fn find_many(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<AnnotationRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    annotations::table
+        .filter(annotations::id.eq_any(ids.to_vec()))
+        .select(select())
+        .load(conn)
+}
+
+/// Gives every reply of an annotation its visibility (a reply is seen with what it answers).
+pub fn set_reply_visibility(
+    conn: &mut DbConn,
+    parent_id: i64,
+    visibility: &str,
+) -> QueryResult<usize> {
+    diesel::update(annotations::table.filter(annotations::parent_id.eq(parent_id)))
+        .set(annotations::visibility.eq(visibility))
+        .execute(conn)
+}
+
 /// Changes an annotation's content.
 pub fn update(
     conn: &mut DbConn,
@@ -187,7 +209,12 @@ pub fn list_for_post(
     };
     let total = build().count().get_result(conn)?;
     let items = build()
-        .order((annotations::start_pos.asc(), annotations::id.asc()))
+        // orphans (no position) last, on both backends alike
+        .order((
+            annotations::start_pos.is_null().asc(),
+            annotations::start_pos.asc(),
+            annotations::id.asc(),
+        ))
         .offset(offset)
         .limit(limit)
         .select(select())

@@ -21,34 +21,45 @@ pub struct HeatSegment {
 
 /// Cuts the marked ranges `(start, end, member)` into disjoint segments with the number of distinct
 /// members covering each; adjacent segments with the same members are merged. UTF-16 fields are
-/// left 0 for the caller to fill.
+/// left 0 for the caller to fill. A sweep over the range ends: O(n log n) in the number of marks.
 pub fn segments(marks: &[(usize, usize, i64)]) -> Vec<HeatSegment> {
-    let mut bounds: Vec<usize> = marks.iter().flat_map(|&(s, e, _)| [s, e]).collect();
-    bounds.sort_unstable();
-    bounds.dedup();
+    let mut events: Vec<(usize, i32, i64)> = marks
+        .iter()
+        .filter(|&&(s, e, _)| s < e)
+        .flat_map(|&(s, e, m)| [(s, 1, m), (e, -1, m)])
+        .collect();
+    events.sort_unstable();
+    let mut active: std::collections::BTreeMap<i64, i32> = std::collections::BTreeMap::new();
     let mut out: Vec<(HeatSegment, Vec<i64>)> = Vec::new();
-    for w in bounds.windows(2) {
-        let (s, e) = (w[0], w[1]);
-        let mut members: Vec<i64> = marks
-            .iter()
-            .filter(|&&(ms, me, _)| ms <= s && me >= e && ms < me)
-            .map(|&(_, _, m)| m)
-            .collect();
-        members.sort_unstable();
-        members.dedup();
-        if members.is_empty() {
+    let mut i = 0;
+    while i < events.len() {
+        let pos = events[i].0;
+        while i < events.len() && events[i].0 == pos {
+            let (_, delta, m) = events[i];
+            let n = active.entry(m).or_insert(0);
+            *n += delta;
+            if *n == 0 {
+                active.remove(&m);
+            }
+            i += 1;
+        }
+        let Some(&(next, _, _)) = events.get(i) else {
+            break;
+        };
+        if active.is_empty() {
             continue;
         }
+        let members: Vec<i64> = active.keys().copied().collect();
         if let Some((last, last_members)) = out.last_mut() {
-            if last.end == s && *last_members == members {
-                last.end = e;
+            if last.end == pos && *last_members == members {
+                last.end = next;
                 continue;
             }
         }
         out.push((
             HeatSegment {
-                start: s,
-                end: e,
+                start: pos,
+                end: next,
                 start_utf16: 0,
                 end_utf16: 0,
                 count: members.len(),

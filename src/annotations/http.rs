@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use actix_web::{delete, get, http::header, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
+use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -543,32 +544,36 @@ pub async fn create_annotation(
             user_db::require_active(conn, user.id)?;
             let selector = selector_from_input(&post.body_text, &req.selector)?;
             let t = now();
-            let row = annotation_db::insert(
-                conn,
-                &NewAnnotation {
-                    post_id,
-                    user_id: user.id,
-                    parent_id: None,
-                    motivation: req.motivation.as_str().into(),
-                    body: body_md,
-                    body_html: rendered.map(|r| r.html),
-                    tags: serde_json::to_string(
-                        &req.tags.iter().map(|t| t.trim()).collect::<Vec<_>>(),
-                    )
-                    .unwrap_or_else(|_| "[]".into()),
-                    visibility: req.visibility.unwrap_or(Visibility::Public).as_str().into(),
-                    quote_exact: Some(selector.quote.exact),
-                    quote_prefix: Some(selector.quote.prefix),
-                    quote_suffix: Some(selector.quote.suffix),
-                    start_pos: Some(selector.position.start as i64),
-                    end_pos: Some(selector.position.end as i64),
-                    created_revision: post.revision,
-                    anchored_revision: post.revision,
-                    created_at: t,
-                    updated_at: t,
-                },
-            )?;
-            notification_db::notify_annotation(conn, &row, &post, None)?;
+            // the annotation and the notifications it causes: one transaction
+            let row = conn.transaction(|conn| -> Result<AnnotationRow, ApiError> {
+                let row = annotation_db::insert(
+                    conn,
+                    &NewAnnotation {
+                        post_id,
+                        user_id: user.id,
+                        parent_id: None,
+                        motivation: req.motivation.as_str().into(),
+                        body: body_md,
+                        body_html: rendered.map(|r| r.html),
+                        tags: serde_json::to_string(
+                            &req.tags.iter().map(|t| t.trim()).collect::<Vec<_>>(),
+                        )
+                        .unwrap_or_else(|_| "[]".into()),
+                        visibility: req.visibility.unwrap_or(Visibility::Public).as_str().into(),
+                        quote_exact: Some(selector.quote.exact),
+                        quote_prefix: Some(selector.quote.prefix),
+                        quote_suffix: Some(selector.quote.suffix),
+                        start_pos: Some(selector.position.start as i64),
+                        end_pos: Some(selector.position.end as i64),
+                        created_revision: post.revision,
+                        anchored_revision: post.revision,
+                        created_at: t,
+                        updated_at: t,
+                    },
+                )?;
+                notification_db::notify_annotation(conn, &row, &post, None)?;
+                Ok(row)
+            })?;
             one(build_annotations(conn, &[row], &[&post])?)
         })
         .await?;
@@ -749,7 +754,12 @@ pub async fn update_annotation(
                 visibility: req.visibility.map(|v| v.as_str().to_string()),
                 updated_at: Some(now()),
             };
-            let row = annotation_db::update(conn, id, &changes)?;
+            let row = conn.transaction(|conn| -> Result<AnnotationRow, ApiError> {
+                let row = annotation_db::update(conn, id, &changes)?;
+                // replies are seen with what they answer
+                annotation_db::set_reply_visibility(conn, row.id, &row.visibility)?;
+                Ok(row)
+            })?;
             one(build_annotations(conn, &[row], &[&post])?)
         })
         .await?;
@@ -825,29 +835,33 @@ pub async fn create_reply(
             policy::can_annotate(&user, &post, &thread)?;
             user_db::require_active(conn, user.id)?;
             let t = now();
-            let row = annotation_db::insert(
-                conn,
-                &NewAnnotation {
-                    post_id: parent.post_id,
-                    user_id: user.id,
-                    parent_id: Some(parent.id),
-                    motivation: Motivation::Replying.as_str().into(),
-                    body: Some(req.body),
-                    body_html: Some(rendered.html),
-                    tags: "[]".into(),
-                    visibility: parent.visibility.clone(),
-                    quote_exact: None,
-                    quote_prefix: None,
-                    quote_suffix: None,
-                    start_pos: None,
-                    end_pos: None,
-                    created_revision: post.revision,
-                    anchored_revision: post.revision,
-                    created_at: t,
-                    updated_at: t,
-                },
-            )?;
-            notification_db::notify_annotation(conn, &row, &post, Some(&parent))?;
+            // the annotation and the notifications it causes: one transaction
+            let row = conn.transaction(|conn| -> Result<AnnotationRow, ApiError> {
+                let row = annotation_db::insert(
+                    conn,
+                    &NewAnnotation {
+                        post_id: parent.post_id,
+                        user_id: user.id,
+                        parent_id: Some(parent.id),
+                        motivation: Motivation::Replying.as_str().into(),
+                        body: Some(req.body),
+                        body_html: Some(rendered.html),
+                        tags: "[]".into(),
+                        visibility: parent.visibility.clone(),
+                        quote_exact: None,
+                        quote_prefix: None,
+                        quote_suffix: None,
+                        start_pos: None,
+                        end_pos: None,
+                        created_revision: post.revision,
+                        anchored_revision: post.revision,
+                        created_at: t,
+                        updated_at: t,
+                    },
+                )?;
+                notification_db::notify_annotation(conn, &row, &post, Some(&parent))?;
+                Ok(row)
+            })?;
             one(build_annotations(conn, &[row], &[&post])?)
         })
         .await?;
@@ -968,9 +982,8 @@ pub async fn user_annotations(
             // replies to someone else's private annotation stay with it
             let parents: Vec<i64> = rows.iter().filter_map(|a| a.parent_id).collect();
             let viewer_id = viewer.0.map(|v| v.id);
-            let hidden_parents: Vec<i64> = parents
-                .iter()
-                .filter_map(|&p| annotation_db::find(conn, p).ok().flatten())
+            let hidden_parents: Vec<i64> = annotation_db::find_many(conn, &parents)?
+                .into_iter()
                 .filter(|p| !p.visible_to(viewer_id))
                 .map(|p| p.id)
                 .collect();
@@ -1011,14 +1024,31 @@ pub async fn post_citations(
         .run(move |conn| {
             let (post, thread) = post_and_thread(conn, post_id)?;
             policy::can_view_thread(viewer.0.as_ref(), &thread)?;
+            // a deleted source keeps its citations (they live in the citing posts) but not its
+            // current text: only moderators see where the passage is now
+            let source_visible = policy::can_view_post(viewer.0.as_ref(), &post, &thread).is_ok();
             let (rows, total) = citations::cited_by(conn, post_id, page.offset(), page.limit())?;
+            let viewer_id = viewer.0.map(|v| v.id);
+            let visible_annotations: Vec<i64> = annotation_db::find_many(
+                conn,
+                &rows
+                    .iter()
+                    .filter_map(|(c, _)| c.annotation_id)
+                    .collect::<Vec<_>>(),
+            )?
+            .into_iter()
+            .filter(|a| a.visible_to(viewer_id))
+            .map(|a| a.id)
+            .collect();
             let users = load_users(conn, &rows.iter().map(|(_, u)| *u).collect::<Vec<_>>())?;
             let items = rows
                 .into_iter()
                 .map(|(c, author)| {
                     let (start, end) = (
-                        c.current_start.map(|s| s as usize),
-                        c.current_end.map(|e| e as usize),
+                        c.current_start
+                            .filter(|_| source_visible)
+                            .map(|s| s as usize),
+                        c.current_end.filter(|_| source_visible).map(|e| e as usize),
                     );
                     let (start_utf16, end_utf16) = match (start, end) {
                         (Some(s), Some(e)) => {
@@ -1038,10 +1068,13 @@ pub async fn post_citations(
                         cited_revision: c.cited_revision,
                         source_changed: post.is_deleted() || post.revision != c.cited_revision,
                         selector: TextSelector {
-                            exact: c
-                                .current_exact
-                                .clone()
-                                .unwrap_or_else(|| c.quoted_text.clone()),
+                            exact: if source_visible {
+                                c.current_exact
+                                    .clone()
+                                    .unwrap_or_else(|| c.quoted_text.clone())
+                            } else {
+                                c.quoted_text.clone()
+                            },
                             prefix: c.quote_prefix.clone(),
                             suffix: c.quote_suffix.clone(),
                             start,
@@ -1051,7 +1084,7 @@ pub async fn post_citations(
                         },
                         quoted_text: c.quoted_text,
                         anchor_state: AnchorStateView::parse(&c.anchor_state),
-                        annotation_id: c.annotation_id,
+                        annotation_id: c.annotation_id.filter(|a| visible_annotations.contains(a)),
                         created_at: utc(c.created_at),
                     }
                 })

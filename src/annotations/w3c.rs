@@ -145,6 +145,9 @@ pub struct W3cAnnotationInput {
     /// A plain-text body.
     #[serde(rename = "bodyValue", default)]
     pub body_value: Option<String>,
+    /// Gloss's extension: `public` (default) or `private`.
+    #[serde(default)]
+    pub visibility: Option<super::http::Visibility>,
     pub target: W3cTargetInput,
 }
 
@@ -223,7 +226,7 @@ pub fn to_create(input: W3cAnnotationInput, post_id: i64) -> Result<CreateAnnota
         motivation,
         body: text,
         tags,
-        visibility: None,
+        visibility: input.visibility,
         selector,
     })
 }

@@ -196,8 +196,16 @@ pub fn build_posts(
             Post {
                 annotation_count: mine.len() as i64,
                 highlights,
-                cited_by_count: cited.get(&p.id).copied().unwrap_or(0),
-                reactions: reactions.remove(&p.id).unwrap_or_default(),
+                cited_by_count: if hidden {
+                    0
+                } else {
+                    cited.get(&p.id).copied().unwrap_or(0)
+                },
+                reactions: if hidden {
+                    Vec::new()
+                } else {
+                    reactions.remove(&p.id).unwrap_or_default()
+                },
                 id: p.id,
                 thread_id: p.thread_id,
                 position: p.position,

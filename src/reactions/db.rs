@@ -6,7 +6,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::schema::{post_reactions, reaction_kinds, users};
-use crate::db::{now, DbConn};
+use crate::db::{dialect_sql, now, DbConn};
+use diesel::sql_types::{BigInt, Timestamp};
 
 /// A row of `reaction_kinds`.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -57,18 +58,8 @@ pub fn insert_kind(
         .first(conn)
 }
 
-/// Whether a member reacted to a post with a kind.
-fn exists(conn: &mut DbConn, post_id: i64, kind_id: i64, user_id: i64) -> QueryResult<bool> {
-    Ok(post_reactions::table
-        .find((post_id, kind_id, user_id))
-        .select(post_reactions::post_id)
-        .first::<i64>(conn)
-        .optional()?
-        .is_some())
-}
-
-/// Adds a reaction (a no-op when present); the post author's reaction score follows. Returns
-/// whether it was new.
+/// Adds a reaction (a no-op when present, also when two requests race); the post author's
+/// reaction score follows. Returns whether it was new.
 pub fn add(
     conn: &mut DbConn,
     post_id: i64,
@@ -77,17 +68,19 @@ pub fn add(
     user_id: i64,
 ) -> QueryResult<bool> {
     conn.transaction(|conn| {
-        if exists(conn, post_id, kind_id, user_id)? {
+        let sql = dialect_sql(
+            conn,
+            "INSERT INTO post_reactions (post_id, kind_id, user_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        );
+        let added = diesel::sql_query(sql)
+            .bind::<BigInt, _>(post_id)
+            .bind::<BigInt, _>(kind_id)
+            .bind::<BigInt, _>(user_id)
+            .bind::<Timestamp, _>(now())
+            .execute(conn)?;
+        if added == 0 {
             return Ok(false);
         }
-        diesel::insert_into(post_reactions::table)
-            .values((
-                post_reactions::post_id.eq(post_id),
-                post_reactions::kind_id.eq(kind_id),
-                post_reactions::user_id.eq(user_id),
-                post_reactions::created_at.eq(now()),
-            ))
-            .execute(conn)?;
         diesel::update(users::table.find(author_id))
             .set(users::reaction_score.eq(users::reaction_score + 1))
             .execute(conn)?;

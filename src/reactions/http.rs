@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use actix_web::{delete, get, post, put, web, HttpResponse};
 use chrono::{DateTime, Utc};
+use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -234,13 +235,16 @@ async fn react(
             policy::can_react(&user, &post, &thread)?;
             user_db::require_active(conn, user.id)?;
             let k = find_kind(conn, &kind)?;
-            if on {
-                if reaction_db::add(conn, post.id, post.user_id, k.id, user.id)? {
-                    crate::notifications::db::notify_reaction(conn, &post, user.id, &k.key)?;
+            conn.transaction(|conn| -> Result<(), ApiError> {
+                if on {
+                    if reaction_db::add(conn, post.id, post.user_id, k.id, user.id)? {
+                        crate::notifications::db::notify_reaction(conn, &post, user.id, &k.key)?;
+                    }
+                } else {
+                    reaction_db::remove(conn, post.id, post.user_id, k.id, user.id)?;
                 }
-            } else {
-                reaction_db::remove(conn, post.id, post.user_id, k.id, user.id)?;
-            }
+                Ok(())
+            })?;
             let mut all = reactions_for(conn, &[post.id], Some(user.id))?;
             Ok(PostReactions {
                 post_id: post.id,

@@ -24,6 +24,14 @@ pub fn push(
     event: &str,
     data: &serde_json::Value,
 ) -> QueryResult<()> {
+    if let DbConn::Pg(_) = conn {
+        // A member's events must commit in id order, or a stream that already read a higher id
+        // would never see a lower one committed later: writers take turns per member until
+        // commit. (SQLite has one writer at a time anyway.)
+        diesel::sql_query("SELECT pg_advisory_xact_lock(7412, $1)")
+            .bind::<diesel::sql_types::Integer, _>((user_id % i32::MAX as i64) as i32)
+            .execute(conn)?;
+    }
     diesel::insert_into(stream_events::table)
         .values((
             stream_events::user_id.eq(user_id),

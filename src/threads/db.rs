@@ -205,12 +205,15 @@ pub fn list_in_forum(
                     .select(thread_field_values::thread_id);
                 q = q.filter(threads::id.eq_any(sub));
             } else {
+                // a missing bound is no bound (no sentinel string, whose order depends on collation)
+                let no_hi = hi.is_none();
                 let sub = thread_field_values::table
                     .filter(thread_field_values::field_id.eq(f.field_id))
                     .filter(thread_field_values::value_text.ge(lo.unwrap_or_default()))
                     .filter(
                         thread_field_values::value_text
-                            .le(hi.unwrap_or_else(|| "\u{10FFFF}".to_string())),
+                            .le(hi.unwrap_or_default())
+                            .or(no_hi.into_sql::<diesel::sql_types::Bool>()),
                     )
                     .select(thread_field_values::thread_id);
                 q = q.filter(threads::id.eq_any(sub));

@@ -13,6 +13,7 @@ mod operations;
 mod permissions;
 mod posts;
 mod profiles;
+mod review_fixes;
 mod scale;
 mod stream;
 mod threads;
