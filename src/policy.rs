@@ -265,7 +265,11 @@ mod tests {
     use super::*;
 
     fn actor(id: i64, role: Role) -> AuthUser {
-        AuthUser { id, role }
+        AuthUser {
+            id,
+            role,
+            expires_at: 0,
+        }
     }
 
     #[test]

@@ -17,6 +17,7 @@ use crate::auth::MaybeUser;
 use crate::db::Db;
 use crate::error::{ApiError, ErrorKind, Problem};
 use crate::extract::Query;
+use crate::users::db as user_db;
 use crate::AppState;
 
 /// How to open a stream from a browser's `EventSource`, which cannot send headers.
@@ -36,6 +37,8 @@ const KEEPALIVE: Duration = Duration::from_secs(15);
 struct Stream {
     db: Db,
     user_id: i64,
+    /// The access token's expiry: the stream ends then, and the client reconnects with a fresh token.
+    expires_at: u64,
     last_id: i64,
     rx: broadcast::Receiver<i64>,
     buf: VecDeque<Bytes>,
@@ -68,7 +71,7 @@ async fn woken(rx: &mut broadcast::Receiver<i64>, user_id: i64) -> bool {
 /// `post` (a new post in a thread the caller watches: thread, post, position, author). Each has an
 /// `id`; a client that reconnects with `Last-Event-ID` (or `?last_event_id=`) first receives what it
 /// missed. Authenticate with `Authorization: Bearer`, or `?access_token=` from a browser's
-/// `EventSource`. On PostgreSQL an event made through any Gloss process reaches the stream, whichever
+/// `EventSource`; the stream ends when the access token expires (reconnect with a fresh one). On PostgreSQL an event made through any Gloss process reaches the stream, whichever
 /// process holds it.
 #[utoipa::path(
     tag = "stream",
@@ -89,19 +92,26 @@ pub async fn stream(
     query: Query<StreamParams>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.0;
-    let user_id =
-        match (viewer.0, &q.access_token) {
-            (Some(u), _) => u.id,
-            (None, Some(token)) => state.tokens.verify(token)?.sub.parse().map_err(|_| {
+    let (user_id, expires_at) = match (viewer.0, &q.access_token) {
+        (Some(u), _) => (u.id, u.expires_at),
+        (None, Some(token)) => {
+            let claims = state.tokens.verify(token)?;
+            let id: i64 = claims.sub.parse().map_err(|_| {
                 ApiError::new(ErrorKind::InvalidToken, "the access token is invalid")
-            })?,
-            (None, None) => {
-                return Err(ApiError::new(
-                    ErrorKind::Unauthorized,
-                    "send 'Authorization: Bearer <token>' or ?access_token=",
-                ))
-            }
-        };
+            })?;
+            state
+                .db
+                .run(move |conn| user_db::require_active(conn, id))
+                .await?;
+            (id, claims.exp)
+        }
+        (None, None) => {
+            return Err(ApiError::new(
+                ErrorKind::Unauthorized,
+                "send 'Authorization: Bearer <token>' or ?access_token=",
+            ))
+        }
+    };
     let header_id = req
         .headers()
         .get("last-event-id")
@@ -122,6 +132,7 @@ pub async fn stream(
     let start = Stream {
         db: state.db.clone(),
         user_id,
+        expires_at,
         last_id,
         rx,
         buf: VecDeque::from([Bytes::from_static(b": connected\n\n")]),
@@ -151,7 +162,14 @@ pub async fn stream(
                     return None;
                 }
             }
-            match tokio::time::timeout(KEEPALIVE, woken(&mut s.rx, s.user_id)).await {
+            let left = s
+                .expires_at
+                .saturating_sub(jsonwebtoken::get_current_timestamp());
+            if left == 0 {
+                return None;
+            }
+            let wait = KEEPALIVE.min(Duration::from_secs(left));
+            match tokio::time::timeout(wait, woken(&mut s.rx, s.user_id)).await {
                 Ok(true) => continue,
                 Ok(false) => return None,
                 Err(_) => s.buf.push_back(Bytes::from_static(b": keepalive\n\n")),

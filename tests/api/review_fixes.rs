@@ -177,3 +177,42 @@ db_test!(a_text_field_filter_with_only_a_lower_bound_works, |app| {
     assert!(titles.contains(&"Zambia".to_string()), "{titles:?}");
     assert!(!titles.contains(&"Algeria".to_string()), "{titles:?}");
 });
+
+db_test!(
+    a_role_change_or_ban_takes_effect_on_the_next_request,
+    |app| {
+        let s = app.forum().await;
+        let m = app.register("saif").await;
+        let (t, _) = app.thread(&m, s.forum_id, "Power").await;
+        let moddy = app
+            .promote(&app.register("moddy").await, gloss::users::Role::Moderator)
+            .await;
+        assert_eq!(
+            app.put(&format!("/api/v1/threads/{t}/lock"), Some(&moddy.token))
+                .await
+                .status,
+            200
+        );
+        let r = app
+            .patch(
+                "/api/v1/users/moddy",
+                Some(&s.admin.token),
+                json!({"role": "member"}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        // the same, still unexpired token no longer carries the old role
+        app.delete(&format!("/api/v1/threads/{t}/lock"), Some(&moddy.token))
+            .await
+            .assert_problem(403, "forbidden");
+        app.patch(
+            "/api/v1/users/moddy",
+            Some(&s.admin.token),
+            json!({"disabled": true}),
+        )
+        .await;
+        app.get("/api/v1/me", Some(&moddy.token))
+            .await
+            .assert_problem(403, "account_disabled");
+    }
+);

@@ -342,6 +342,35 @@ db_test!(views_and_presence_survive_a_clean_shutdown, |app| {
     assert!(saif_row.last_seen_at.is_some());
 });
 
+db_test!(a_stream_ends_when_its_access_token_expires, |app| {
+    let (saif, _, _) = scene(&app).await;
+    let url = app.db.url.clone();
+    let short = gloss::auth::tokens::TokenKeys::new(
+        TEST_JWT_SECRET.as_bytes(),
+        &[],
+        "gloss",
+        "gloss-api",
+        Duration::from_secs(2),
+    )
+    .issue(saif.id, gloss::users::Role::Member)
+    .unwrap();
+    web_block(move || {
+        let server = Server::start(&url);
+        let mut sse = Sse::open(server.port, &short, None);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        // the chunked body's last chunk: the server ended the stream
+        while !sse.text.contains("\r\n0\r\n\r\n") {
+            assert!(
+                Instant::now() < deadline,
+                "the stream outlived its token: {}",
+                sse.text
+            );
+            sse.read_some();
+        }
+    })
+    .await;
+});
+
 /// Two Gloss processes share one PostgreSQL database: an event made through one reaches a stream
 /// held open on the other (LISTEN/NOTIFY, no other service).
 #[actix_web::test]
