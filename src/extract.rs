@@ -11,6 +11,17 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, ErrorKind, FieldError};
 
+/// For `#[serde(deserialize_with = ...)]` on `Option<Option<T>>` update fields: an absent field
+/// (with `#[serde(default)]`) stays `None` ("leave as is"), `null` becomes `Some(None)` ("clear").
+pub fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    use serde::Deserialize;
+    Option::<T>::deserialize(d).map(Some)
+}
+
 /// A JSON request body, deserialized with errors that name the field at fault.
 #[derive(Debug)]
 pub struct Json<T>(pub T);

@@ -22,6 +22,7 @@ use crate::notifications::db as notification_db;
 use crate::pagination::{CursorPage, CursorParams, Page, PageParams};
 use crate::policy;
 use crate::posts::db::{self as post_db, PostRow};
+use crate::posts::http::post_and_thread;
 use crate::text::anchor::{self, AnchorError, Selector, TextPosition, TextQuote};
 use crate::text::{render, utf16_offsets};
 use crate::threads::db::{self as thread_db, ThreadRow};
@@ -446,14 +447,6 @@ pub fn build_annotations(
             }
         })
         .collect())
-}
-
-fn post_and_thread(conn: &mut DbConn, post_id: i64) -> Result<(PostRow, ThreadRow), ApiError> {
-    let post = post_db::find(conn, post_id)?
-        .ok_or_else(|| ApiError::not_found(format!("no post has id {post_id}")))?;
-    let thread = thread_db::find(conn, post.thread_id)?
-        .ok_or_else(|| ApiError::not_found("no such thread"))?;
-    Ok((post, thread))
 }
 
 /// An annotation the viewer may see, with its post and thread; 404 otherwise.

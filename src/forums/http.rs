@@ -115,26 +115,18 @@ pub struct CreateForum {
     pub position: Option<i32>,
 }
 
-fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
-}
-
 /// Changes to a forum; absent fields stay as they are.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"title": "Chinese Defence", "position": 2}))]
 pub struct UpdateForum {
     /// Move under another node; `null` moves to the top level.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::extract::double_option")]
     #[schema(value_type = Option<i64>)]
     pub parent_id: Option<Option<i64>>,
     pub title: Option<String>,
     pub slug: Option<String>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::extract::double_option")]
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
     pub position: Option<i32>,
@@ -252,7 +244,7 @@ pub struct CreateThreadField {
 #[schema(example = json!({"label": "Date of the event", "required": false}))]
 pub struct UpdateThreadField {
     pub label: Option<String>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::extract::double_option")]
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
     pub options: Option<Vec<String>>,

@@ -227,7 +227,8 @@ fn thread_or_404(conn: &mut DbConn, id: i64) -> Result<ThreadRow, ApiError> {
     thread_db::find(conn, id)?.ok_or_else(|| ApiError::not_found(format!("no thread has id {id}")))
 }
 
-fn post_and_thread(conn: &mut DbConn, id: i64) -> Result<(PostRow, ThreadRow), ApiError> {
+/// A post and its thread, or 404.
+pub fn post_and_thread(conn: &mut DbConn, id: i64) -> Result<(PostRow, ThreadRow), ApiError> {
     let post = post_db::find(conn, id)?
         .ok_or_else(|| ApiError::not_found(format!("no post has id {id}")))?;
     let thread = thread_or_404(conn, post.thread_id)?;

@@ -125,14 +125,6 @@ pub struct CreateThread {
     pub citations: Vec<CitationInput>,
 }
 
-fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
-}
-
 /// Changes to a thread: absent fields stay.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -140,7 +132,7 @@ where
 pub struct UpdateThread {
     pub title: Option<String>,
     /// `null` removes the prefix.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::extract::double_option")]
     #[schema(value_type = Option<i64>)]
     pub prefix_id: Option<Option<i64>>,
     /// The whole new set of field values (replaces the old set).

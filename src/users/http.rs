@@ -2,7 +2,7 @@
 
 use actix_web::{get, patch, post, web, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, Utc};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::cards::{load_cards, AuthorCard};
@@ -77,34 +77,25 @@ pub struct UserProfile {
     pub about: Option<String>,
 }
 
-/// Distinguishes an absent field (leave as is) from `null` (clear it).
-fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
-}
-
 /// Changes to the caller's profile: an absent field is left as is, `null` clears it.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"display_name": "Saif", "about": "Defense analyst."}))]
 pub struct UpdateMe {
     /// At most 64 characters; `null` clears it.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::extract::double_option")]
     #[schema(value_type = Option<String>)]
     pub display_name: Option<Option<String>>,
     /// Unique; `null` removes it.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::extract::double_option")]
     #[schema(value_type = Option<String>)]
     pub email: Option<Option<String>>,
     /// At most 2000 characters; `null` clears it.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::extract::double_option")]
     #[schema(value_type = Option<String>)]
     pub about: Option<Option<String>>,
     /// An `https` (or `http`) URL of the member's avatar image, at most 500 characters; `null` clears it.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::extract::double_option")]
     #[schema(value_type = Option<String>)]
     pub avatar_url: Option<Option<String>>,
     /// Profile field values by key (see `GET /profile-fields`); `null` clears one.
