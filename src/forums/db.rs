@@ -345,8 +345,26 @@ pub fn insert_field(conn: &mut DbConn, new: &NewField) -> QueryResult<FieldRow> 
         .get_result(conn)
 }
 
-/// Changes a field definition.
+/// Changes a field definition (an empty change reads it back: diesel cannot build an empty `SET`).
 pub fn update_field(conn: &mut DbConn, id: i64, changes: &FieldChanges) -> QueryResult<FieldRow> {
+    let FieldChanges {
+        label,
+        description,
+        options,
+        required,
+        position,
+    } = changes;
+    if label.is_none()
+        && description.is_none()
+        && options.is_none()
+        && required.is_none()
+        && position.is_none()
+    {
+        return thread_fields::table
+            .find(id)
+            .select(FieldRow::as_select())
+            .first(conn);
+    }
     diesel::update(thread_fields::table.find(id))
         .set(changes)
         .returning(<FieldRow as Selectable<MultiBackend>>::construct_selection())

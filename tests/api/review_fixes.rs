@@ -216,3 +216,49 @@ db_test!(
             .assert_problem(403, "account_disabled");
     }
 );
+
+db_test!(an_empty_patch_changes_nothing_and_is_not_an_error, |app| {
+    // found by Schemathesis: an empty changeset used to be a 500
+    let s = app.forum().await;
+    let m = app.register("saif").await;
+    let (t, post) = app.thread(&m, s.forum_id, "Empty patches").await;
+    let field = app
+        .post(
+            &format!("/api/v1/forums/{}/fields", s.forum_id),
+            Some(&s.admin.token),
+            json!({"key": "k", "label": "K", "field_type": "text"}),
+        )
+        .await;
+    let prefix = app
+        .post(
+            &format!("/api/v1/forums/{}/prefixes", s.forum_id),
+            Some(&s.admin.token),
+            json!({"label": "P"}),
+        )
+        .await;
+    let a = app
+        .post(
+            &format!("/api/v1/posts/{post}/annotations"),
+            Some(&m.token),
+            json!({"motivation": "highlighting", "selector": {"exact": "first post"}}),
+        )
+        .await;
+    for (path, token) in [
+        (
+            format!("/api/v1/thread-fields/{}", field.body["id"]),
+            &s.admin.token,
+        ),
+        (
+            format!("/api/v1/prefixes/{}", prefix.body["id"]),
+            &s.admin.token,
+        ),
+        (format!("/api/v1/forums/{}", s.forum_id), &s.admin.token),
+        ("/api/v1/users/saif".to_string(), &s.admin.token),
+        (format!("/api/v1/threads/{t}"), &m.token),
+        (format!("/api/v1/annotations/{}", a.body["id"]), &m.token),
+        ("/api/v1/me".to_string(), &m.token),
+    ] {
+        let r = app.patch(&path, Some(token), json!({})).await;
+        assert_eq!(r.status, 200, "PATCH {path} {{}}: {}", r.text);
+    }
+});
