@@ -25,14 +25,10 @@ pub fn get_or_insert_with(
         return Ok(value);
     }
     let value = make();
-    let sql = match conn {
-        DbConn::Pg(_) => {
-            "INSERT INTO server_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING"
-        }
-        DbConn::Sqlite(_) => {
-            "INSERT INTO server_settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING"
-        }
-    };
+    let sql = super::dialect_sql(
+        conn,
+        "INSERT INTO server_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+    );
     diesel::sql_query(sql)
         .bind::<diesel::sql_types::Text, _>(key)
         .bind::<diesel::sql_types::Text, _>(&value)

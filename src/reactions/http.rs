@@ -15,8 +15,7 @@ use crate::error::{ApiError, Problem, Validator};
 use crate::extract::{Json, Query};
 use crate::pagination::{Page, PageParams};
 use crate::policy;
-use crate::posts::db as post_db;
-use crate::threads::db as thread_db;
+use crate::posts::http::post_and_thread;
 use crate::users::cards::{load_users, unknown_ref, UserRef};
 use crate::users::db as user_db;
 use crate::users::http::utc;
@@ -228,10 +227,7 @@ async fn react(
     state
         .db
         .run(move |conn| {
-            let post = post_db::find(conn, post_id)?
-                .ok_or_else(|| ApiError::not_found(format!("no post has id {post_id}")))?;
-            let thread = thread_db::find(conn, post.thread_id)?
-                .ok_or_else(|| ApiError::not_found("no such thread"))?;
+            let (post, thread) = post_and_thread(conn, post_id)?;
             policy::can_react(&user, &post, &thread)?;
             user_db::require_active(conn, user.id)?;
             let k = find_kind(conn, &kind)?;
@@ -328,10 +324,7 @@ pub async fn list_reactors(
     let result = state
         .db
         .run(move |conn| {
-            let post = post_db::find(conn, post_id)?
-                .ok_or_else(|| ApiError::not_found(format!("no post has id {post_id}")))?;
-            let thread = thread_db::find(conn, post.thread_id)?
-                .ok_or_else(|| ApiError::not_found("no such thread"))?;
+            let (post, thread) = post_and_thread(conn, post_id)?;
             policy::can_view_post(viewer.0.as_ref(), &post, &thread)?;
             let kinds = reaction_db::kinds(conn)?;
             let kind_id = match &q.kind {
