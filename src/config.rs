@@ -25,6 +25,12 @@ pub struct Config {
     pub db_pool_size: u32,
     /// `GLOSS_DB_POOL_TIMEOUT`: seconds to wait for a pooled connection before answering 503.
     pub db_pool_timeout: Duration,
+    /// `GLOSS_DB_STATEMENT_TIMEOUT`: milliseconds one statement may run or wait for a lock
+    /// (PostgreSQL) or for the writer (SQLite) before the request is answered 503.
+    pub db_statement_timeout: Duration,
+    /// `GLOSS_REQUEST_TIMEOUT`: seconds a request may take to produce its response before it is
+    /// answered 503 (a live stream counts only until it starts).
+    pub request_timeout: Duration,
     /// `GLOSS_BODY_LIMIT`: the largest request body in bytes.
     pub body_limit: usize,
     /// `GLOSS_CORS_ORIGINS`: comma-separated origins allowed to call the API from a browser.
@@ -52,6 +58,8 @@ impl Default for Config {
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
             db_pool_size: 10,
             db_pool_timeout: Duration::from_secs(5),
+            db_statement_timeout: Duration::from_millis(5000),
+            request_timeout: Duration::from_secs(30),
             body_limit: 256 * 1024,
             cors_origins: Vec::new(),
             workers: None,
@@ -123,6 +131,12 @@ impl Config {
                 d.db_pool_size,
             )?,
             db_pool_timeout: secs("GLOSS_DB_POOL_TIMEOUT", d.db_pool_timeout)?,
+            db_statement_timeout: Duration::from_millis(num(
+                "GLOSS_DB_STATEMENT_TIMEOUT",
+                get("GLOSS_DB_STATEMENT_TIMEOUT"),
+                d.db_statement_timeout.as_millis() as u64,
+            )?),
+            request_timeout: secs("GLOSS_REQUEST_TIMEOUT", d.request_timeout)?,
             body_limit: num("GLOSS_BODY_LIMIT", get("GLOSS_BODY_LIMIT"), d.body_limit)?,
             cors_origins: list("GLOSS_CORS_ORIGINS"),
             online_window_minutes: num(
@@ -163,6 +177,12 @@ impl Config {
         }
         if self.view_flush_interval.is_zero() {
             return Err("GLOSS_VIEW_FLUSH_INTERVAL must be positive".into());
+        }
+        if self.db_statement_timeout.as_millis() < 100 {
+            return Err("GLOSS_DB_STATEMENT_TIMEOUT must be at least 100 (milliseconds)".into());
+        }
+        if self.request_timeout.is_zero() {
+            return Err("GLOSS_REQUEST_TIMEOUT must be positive".into());
         }
         if self.body_limit < 1024 {
             return Err("GLOSS_BODY_LIMIT must be at least 1024 bytes".into());

@@ -31,7 +31,7 @@ pub fn fill(conn: &mut DbConn) -> Result<String, String> {
         );
     }
     let hash = passwords::hash(DEMO_PASSWORD)?;
-    conn.transaction(|conn| -> QueryResult<String> {
+    crate::db::transaction(conn, |conn| -> QueryResult<String> {
         let t = now();
         let mut ids = Vec::new();
         for (name, display, role) in [

@@ -150,6 +150,8 @@ pub struct ApiError {
     pub errors: Vec<FieldError>,
     /// What is logged but never sent (internal causes).
     cause: Option<String>,
+    /// A deadlock or serialization failure: the transaction may be run again.
+    transient: bool,
 }
 
 impl std::fmt::Display for ApiError {
@@ -166,6 +168,7 @@ impl ApiError {
             detail: detail.into(),
             errors: Vec::new(),
             cause: None,
+            transient: false,
         }
     }
 
@@ -269,27 +272,94 @@ impl ResponseError for ApiError {
     }
 }
 
+impl crate::db::TransientError for ApiError {
+    fn is_transient(&self) -> bool {
+        self.transient
+    }
+}
+
 impl From<diesel::result::Error> for ApiError {
     fn from(e: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind, Error};
+        if crate::db::is_transient_db_error(&e) {
+            // retried by `db::transaction`; a 503 only when the retries ran out
+            return ApiError {
+                transient: true,
+                ..ApiError::unavailable(e.to_string())
+            };
+        }
         match e {
             Error::NotFound => ApiError::not_found("the requested resource does not exist"),
-            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => ApiError::new(
-                ErrorKind::Conflict,
-                format!("a unique value is already taken ({})", info.message()),
-            ),
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                unique_conflict(info.constraint_name(), info.message())
+            }
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, info) => {
                 ApiError::unavailable(info.message().to_string())
             }
-            // SQLite answers "database is locked" when busy_timeout ran out.
-            Error::DatabaseError(_, ref info)
-                if info.message().contains("database is locked")
-                    || info.message().contains("database is busy") =>
-            {
+            // The database is gone or overloaded: the client should come back, not report a bug.
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, ref info) => {
                 ApiError::unavailable(info.message().to_string())
+            }
+            Error::DatabaseError(_, ref info) if is_unavailable_message(info.message()) => {
+                ApiError::unavailable(info.message().to_string())
+            }
+            Error::BrokenTransactionManager => {
+                ApiError::unavailable("the connection's transaction state broke".to_string())
             }
             other => ApiError::internal(format!("database error: {other}")),
         }
+    }
+}
+
+/// Database messages that mean "not now" rather than "wrong": SQLite's busy timeout ran out;
+/// PostgreSQL's statement timeout fired, it is shutting down or restarting, or the connection died.
+fn is_unavailable_message(m: &str) -> bool {
+    const SIGNS: &[&str] = &[
+        "database is locked",
+        "database is busy",
+        "canceling statement due to statement timeout",
+        "canceling statement due to lock timeout",
+        "terminating connection",
+        "server closed the connection",
+        "the database system is",
+        "no connection to the server",
+        "connection refused",
+        "could not connect",
+        "could not receive data",
+        "could not send data",
+        "SSL connection has been closed",
+        "too many clients",
+    ];
+    SIGNS.iter().any(|s| m.contains(s))
+}
+
+/// The field a unique index guards, by its name on PostgreSQL (`users_email_key_key`) or in
+/// SQLite's message (`UNIQUE constraint failed: users.email_key`). Checked in this order.
+const UNIQUE_FIELDS: &[(&str, &str, &str)] = &[
+    ("email_key", "email", "is already in use by another account"),
+    ("username_key", "username", "is already taken"),
+    ("forums_slug", "slug", "is already used by another forum"),
+    ("forums.slug", "slug", "is already used by another forum"),
+    ("thread_fields", "key", "is already a field of this forum"),
+    ("reaction_kinds", "key", "is already a reaction kind"),
+    ("profile_fields", "key", "is already a profile field"),
+    ("user_groups", "name", "is already the name of a group"),
+    ("ranks", "min_messages", "already starts another rank"),
+];
+
+/// 409 for a lost race on a unique value, naming the field; never the database's own text (which
+/// names tables and indexes).
+fn unique_conflict(constraint: Option<&str>, message: &str) -> ApiError {
+    let text = format!("{} {message}", constraint.unwrap_or(""));
+    match UNIQUE_FIELDS.iter().find(|(key, _, _)| text.contains(key)) {
+        Some((_, field, msg)) => ApiError::conflict_field(*field, *msg),
+        None => ApiError {
+            cause: Some(text),
+            ..ApiError::new(
+                ErrorKind::Conflict,
+                "a concurrent request changed the same thing first; read it again and retry",
+            )
+        },
     }
 }
 

@@ -83,6 +83,43 @@ fn is_json_content_type(req: &HttpRequest) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
+/// The message for text that contains U+0000, which PostgreSQL cannot store (and no forum text needs).
+pub const NUL_MESSAGE: &str = "must not contain the NUL character (U+0000)";
+
+/// The path (`citations[0].selector.exact`) of the first string or key in `value` that holds a
+/// NUL character, so that it is refused as a 422 naming the field on both databases.
+pub fn find_nul(value: &serde_json::Value) -> Option<String> {
+    fn walk(value: &serde_json::Value, path: &mut String) -> bool {
+        match value {
+            serde_json::Value::String(s) => s.contains('\0'),
+            serde_json::Value::Array(items) => items.iter().enumerate().any(|(i, v)| {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                let found = walk(v, path);
+                if !found {
+                    path.truncate(len);
+                }
+                found
+            }),
+            serde_json::Value::Object(map) => map.iter().any(|(k, v)| {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(&k.replace('\0', "\\u0000"));
+                let found = k.contains('\0') || walk(v, path);
+                if !found {
+                    path.truncate(len);
+                }
+                found
+            }),
+            _ => false,
+        }
+    }
+    let mut path = String::new();
+    walk(value, &mut path).then(|| if path.is_empty() { "body".into() } else { path })
+}
+
 /// Parses a JSON body: a syntax error is a 400; valid JSON of the wrong shape is a 422 naming the
 /// field. The body must be an object (serde would otherwise accept an array for a struct).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
@@ -95,6 +132,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if !value.is_object() {
         return Err(ApiError::invalid_field("body", "must be a JSON object"));
     }
+    if let Some(field) = find_nul(&value) {
+        return Err(ApiError::invalid_field(field, NUL_MESSAGE));
+    }
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         ApiError::validation(vec![field_error(&path, &e.into_inner().to_string())])
@@ -105,6 +145,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
     if !value.is_object() {
         return Err(ApiError::invalid_field("body", "must be a JSON object"));
+    }
+    if let Some(field) = find_nul(&value) {
+        return Err(ApiError::invalid_field(field, NUL_MESSAGE));
     }
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
@@ -161,6 +204,13 @@ impl<T: DeserializeOwned> FromRequest for Query<T> {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let parsed = form_urlencoded::parse(req.query_string().as_bytes());
+        if let Some((key, _)) = parsed
+            .clone()
+            .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+        {
+            let field = key.replace('\0', "\\u0000");
+            return std::future::ready(Err(ApiError::invalid_field(field, NUL_MESSAGE)));
+        }
         let de = serde_urlencoded::Deserializer::new(parsed);
         std::future::ready(
             serde_path_to_error::deserialize(de)
@@ -205,6 +255,18 @@ mod tests {
         assert_eq!(e.errors[0].field, "role");
         let e = err(r#"{"name": "x", "age": -1}"#);
         assert_eq!(e.errors[0].field, "age");
+    }
+
+    #[test]
+    fn nul_characters_are_refused_naming_the_field() {
+        let e = err("{\"name\": \"a\\u0000b\", \"age\": 1}");
+        assert_eq!(e.kind, ErrorKind::ValidationFailed);
+        assert_eq!(e.errors[0].field, "name");
+        let v = serde_json::json!({"a": [{"b": "x"}, {"b": "y\u{0}"}]});
+        assert_eq!(find_nul(&v).as_deref(), Some("a[1].b"));
+        let v = serde_json::json!({"a": {"k\u{0}": 1}});
+        assert_eq!(find_nul(&v).as_deref(), Some("a.k\\u0000"));
+        assert_eq!(find_nul(&serde_json::json!({"a": ["x"]})), None);
     }
 
     #[test]

@@ -69,10 +69,11 @@ impl AppState {
             &config.database_url,
             config.db_pool_size,
             config.db_pool_timeout,
-        )?;
-        let mut conn = database
-            .pool()
-            .get()
+            config.db_statement_timeout,
+        )?
+        .with_deadline(config.request_timeout);
+        // Migrations get a connection of their own, without the statement timeout of the pool's.
+        let mut conn = crate::db::establish(&config.database_url)
             .map_err(|e| format!("cannot connect to {url}: {e}"))?;
         let applied =
             run_migrations(&mut conn).map_err(|e| format!("cannot migrate {url}: {e}"))?;

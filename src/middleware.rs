@@ -3,11 +3,11 @@
 use std::time::Instant;
 
 use actix_cors::Cors;
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::HttpMessage;
+use actix_web::{HttpMessage, ResponseError};
 use tracing::Instrument;
 
 /// The header carrying the request id, accepted from the client or generated.
@@ -28,10 +28,10 @@ fn acceptable(id: &str) -> bool {
 
 /// Gives every request an id (echoed in `X-Request-Id`), a tracing span that every log line of
 /// the request carries, and one access-log line.
-pub async fn request_context(
+pub async fn request_context<B: MessageBody>(
     req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
     let id = req
         .headers()
         .get(&REQUEST_ID)
@@ -42,7 +42,18 @@ pub async fn request_context(
     req.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
     let started = Instant::now();
-    let mut res = next.call(req).instrument(span.clone()).await?;
+    // A NUL character in a path segment (`/users/a%00b`) cannot be stored or looked up in
+    // PostgreSQL: refuse it before any handler runs, the same on both databases.
+    let mut res = if req.path().contains("%00") {
+        let error = crate::error::ApiError::invalid_field("path", crate::extract::NUL_MESSAGE);
+        req.into_response(error.error_response())
+            .map_into_right_body()
+    } else {
+        next.call(req)
+            .instrument(span.clone())
+            .await?
+            .map_into_left_body()
+    };
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(REQUEST_ID, value);
     }

@@ -50,7 +50,7 @@ impl Presence {
         let to_write = taken.clone();
         let result = db
             .run(move |conn| {
-                conn.transaction(|conn| {
+                crate::db::transaction(conn, |conn| {
                     for (id, at) in &to_write {
                         diesel::update(users::table.find(*id))
                             .set(users::last_seen_at.eq(Some(*at)))

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 
 use actix_web::{delete, get, http::header, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -538,7 +537,7 @@ pub async fn create_annotation(
             let selector = selector_from_input(&post.body_text, &req.selector)?;
             let t = now();
             // the annotation and the notifications it causes: one transaction
-            let row = conn.transaction(|conn| -> Result<AnnotationRow, ApiError> {
+            let row = crate::db::transaction(conn, |conn| -> Result<AnnotationRow, ApiError> {
                 let row = annotation_db::insert(
                     conn,
                     &NewAnnotation {
@@ -546,16 +545,16 @@ pub async fn create_annotation(
                         user_id: user.id,
                         parent_id: None,
                         motivation: req.motivation.as_str().into(),
-                        body: body_md,
-                        body_html: rendered.map(|r| r.html),
+                        body: body_md.clone(),
+                        body_html: rendered.as_ref().map(|r| r.html.clone()),
                         tags: serde_json::to_string(
                             &req.tags.iter().map(|t| t.trim()).collect::<Vec<_>>(),
                         )
                         .unwrap_or_else(|_| "[]".into()),
                         visibility: req.visibility.unwrap_or(Visibility::Public).as_str().into(),
-                        quote_exact: Some(selector.quote.exact),
-                        quote_prefix: Some(selector.quote.prefix),
-                        quote_suffix: Some(selector.quote.suffix),
+                        quote_exact: Some(selector.quote.exact.clone()),
+                        quote_prefix: Some(selector.quote.prefix.clone()),
+                        quote_suffix: Some(selector.quote.suffix.clone()),
                         start_pos: Some(selector.position.start as i64),
                         end_pos: Some(selector.position.end as i64),
                         created_revision: post.revision,
@@ -747,7 +746,7 @@ pub async fn update_annotation(
                 visibility: req.visibility.map(|v| v.as_str().to_string()),
                 updated_at: Some(now()),
             };
-            let row = conn.transaction(|conn| -> Result<AnnotationRow, ApiError> {
+            let row = crate::db::transaction(conn, |conn| -> Result<AnnotationRow, ApiError> {
                 let row = annotation_db::update(conn, id, &changes)?;
                 // replies are seen with what they answer
                 annotation_db::set_reply_visibility(conn, row.id, &row.visibility)?;
@@ -829,7 +828,7 @@ pub async fn create_reply(
             user_db::require_active(conn, user.id)?;
             let t = now();
             // the annotation and the notifications it causes: one transaction
-            let row = conn.transaction(|conn| -> Result<AnnotationRow, ApiError> {
+            let row = crate::db::transaction(conn, |conn| -> Result<AnnotationRow, ApiError> {
                 let row = annotation_db::insert(
                     conn,
                     &NewAnnotation {
@@ -837,8 +836,8 @@ pub async fn create_reply(
                         user_id: user.id,
                         parent_id: Some(parent.id),
                         motivation: Motivation::Replying.as_str().into(),
-                        body: Some(req.body),
-                        body_html: Some(rendered.html),
+                        body: Some(req.body.clone()),
+                        body_html: Some(rendered.html.clone()),
                         tags: "[]".into(),
                         visibility: parent.visibility.clone(),
                         quote_exact: None,

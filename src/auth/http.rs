@@ -15,7 +15,6 @@ use crate::users::db::{self as user_db, email_key, username_key, NewUser, User};
 use crate::users::http::{validate_email, validate_password, validate_username, Account};
 use crate::users::Role;
 use crate::AppState;
-use diesel::Connection;
 
 /// A new account.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -163,7 +162,7 @@ pub async fn register(
     let response = state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            crate::db::transaction(conn, |conn| {
                 if user_db::username_taken(conn, &username)? {
                     return Err(ApiError::conflict_field("username", "is already taken"));
                 }
@@ -189,14 +188,7 @@ pub async fn register(
                         created_at: t,
                         updated_at: t,
                     },
-                )
-                .map_err(|e| match ApiError::from(e) {
-                    // two registrations racing for one name: the unique index decides
-                    err if err.kind == ErrorKind::Conflict => {
-                        ApiError::conflict_field("username", "is already taken")
-                    }
-                    err => err,
-                })?;
+                )?; // two registrations racing for one name or email: the unique index decides (409 naming it)
                 issue_tokens(&st, conn, &user, None)
             })
         })
@@ -302,7 +294,7 @@ pub async fn refresh(
     let outcome = state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| match token_db::consume(conn, &hash)? {
+            crate::db::transaction(conn, |conn| match token_db::consume(conn, &hash)? {
                 Presented::Consumed(row) => {
                     let user = user_db::find(conn, row.user_id)?.ok_or_else(|| {
                         ApiError::new(

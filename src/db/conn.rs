@@ -102,6 +102,7 @@ impl Instrumentation for CountQueries {
 pub struct ConnectionManager {
     url: String,
     queries: QueryCounter,
+    statement_timeout_ms: u64,
 }
 
 impl ConnectionManager {
@@ -110,7 +111,15 @@ impl ConnectionManager {
         ConnectionManager {
             url: url.into(),
             queries: QueryCounter::default(),
+            statement_timeout_ms: 5000,
         }
+    }
+
+    /// How long one statement may run (PostgreSQL's `statement_timeout`) or wait for the writer
+    /// (SQLite's `busy_timeout`) before it fails and the request is answered 503.
+    pub fn with_statement_timeout(mut self, ms: u64) -> Self {
+        self.statement_timeout_ms = ms;
+        self
     }
 
     /// The counter of queries run on this manager's connections.
@@ -125,6 +134,13 @@ impl ManageConnection for ConnectionManager {
 
     fn connect(&self) -> Result<DbConn, Self::Error> {
         let mut conn = establish(&self.url).map_err(diesel::r2d2::Error::ConnectionError)?;
+        let ms = self.statement_timeout_ms;
+        let limit = match conn {
+            DbConn::Pg(_) => format!("SET statement_timeout = {ms}; SET lock_timeout = {ms}"),
+            DbConn::Sqlite(_) => format!("PRAGMA busy_timeout = {ms}"),
+        };
+        conn.batch_execute(&limit)
+            .map_err(diesel::r2d2::Error::QueryError)?;
         conn.set_instrumentation(CountQueries(self.queries.0.clone()));
         Ok(conn)
     }

@@ -5,6 +5,7 @@ mod conn;
 mod migrate;
 pub mod schema;
 pub mod settings;
+mod tx;
 
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ pub use conn::{
     establish, redact_url, Backend, ConnectionManager, DbConn, MultiBackend, QueryCounter,
 };
 pub use migrate::run_pending as run_migrations;
+pub use tx::{before_commit, is_transient_db_error, transaction, TransientError};
 
 use crate::error::ApiError;
 
@@ -24,10 +26,16 @@ pub type DbPool = Pool<ConnectionManager>;
 
 /// Builds the pool for `url` and checks that one connection can be made, so that a wrong URL stops
 /// start-up with its cause instead of failing on the first request.
-pub fn build_pool(url: &str, size: u32, timeout: Duration) -> Result<Db, String> {
+pub fn build_pool(
+    url: &str,
+    size: u32,
+    timeout: Duration,
+    statement_timeout: Duration,
+) -> Result<Db, String> {
     // Fail fast with the real cause: r2d2 would only report a timeout.
     establish(url).map_err(|e| format!("cannot connect to {}: {e}", redact_url(url)))?;
-    let manager = ConnectionManager::new(url);
+    let manager =
+        ConnectionManager::new(url).with_statement_timeout(statement_timeout.as_millis() as u64);
     let queries = manager.query_counter();
     // No test query on every checkout: it would add a round trip to every request. A connection
     // whose transaction state broke is dropped by `has_broken`; one the server dropped fails its
@@ -38,7 +46,11 @@ pub fn build_pool(url: &str, size: u32, timeout: Duration) -> Result<Db, String>
         .connection_timeout(timeout)
         .build(manager)
         .map_err(|e| format!("cannot open a pool for {}: {e}", redact_url(url)))?;
-    Ok(Db { pool, queries })
+    Ok(Db {
+        pool,
+        queries,
+        deadline: Duration::from_secs(30),
+    })
 }
 
 /// The current time as stored: naive UTC truncated to microseconds, so that SQLite (which would
@@ -52,9 +64,17 @@ pub fn now() -> NaiveDateTime {
 pub struct Db {
     pool: DbPool,
     queries: QueryCounter,
+    deadline: Duration,
 }
 
 impl Db {
+    /// Sets how long one piece of database work (waiting for a connection included) may take
+    /// before the request is answered 503 (`GLOSS_REQUEST_TIMEOUT`).
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
     /// Queries run through this pool so far.
     pub fn query_count(&self) -> u64 {
         self.queries.get()
@@ -73,14 +93,22 @@ impl Db {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
-        web::block(move || {
+        let work = web::block(move || {
             let mut conn = pool
                 .get()
                 .map_err(|e| ApiError::unavailable(e.to_string()))?;
             f(&mut conn)
-        })
-        .await
-        .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))?
+        });
+        // The deadline answers the client; the work itself ends by the statement timeout.
+        match actix_web::rt::time::timeout(self.deadline, work).await {
+            Ok(done) => {
+                done.map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))?
+            }
+            Err(_) => Err(ApiError::unavailable(format!(
+                "the database did not answer within the request deadline of {} ms",
+                self.deadline.as_millis()
+            ))),
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
 use crate::db::schema::{forums, thread_fields, thread_prefixes, threads};
-use crate::db::{now, DbConn, MultiBackend};
+use crate::db::{dialect_sql, now, DbConn, MultiBackend};
 
 /// A row of `forums`.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -223,16 +223,31 @@ pub fn count_new_post(
     at: NaiveDateTime,
     new_thread: bool,
 ) -> QueryResult<()> {
-    diesel::update(forums::table.find(forum_id))
-        .set((
-            forums::thread_count.eq(forums::thread_count + if new_thread { 1 } else { 0 }),
-            forums::post_count.eq(forums::post_count + 1),
-            forums::last_thread_id.eq(Some(thread_id)),
-            forums::last_post_id.eq(Some(post_id)),
-            forums::last_post_user_id.eq(Some(user_id)),
-            forums::last_post_at.eq(Some(at)),
-            forums::updated_at.eq(now()),
-        ))
+    use diesel::sql_types::Timestamp;
+    // Concurrent posts in different threads of one forum reach this row in any order: the last-post
+    // pointer moves only forward (by time, then id), so the post that commits last need not be
+    // the newest one.
+    let newer =
+        "(last_post_at IS NULL OR last_post_at < $6 OR (last_post_at = $6 AND last_post_id < $4))";
+    let sql = dialect_sql(
+        conn,
+        &format!(
+            "UPDATE forums SET thread_count = thread_count + $2, post_count = post_count + 1, \
+             last_thread_id = CASE WHEN {newer} THEN $3 ELSE last_thread_id END, \
+             last_post_user_id = CASE WHEN {newer} THEN $5 ELSE last_post_user_id END, \
+             last_post_id = CASE WHEN {newer} THEN $4 ELSE last_post_id END, \
+             last_post_at = CASE WHEN {newer} THEN $6 ELSE last_post_at END, \
+             updated_at = $7 WHERE id = $1"
+        ),
+    );
+    diesel::sql_query(sql)
+        .bind::<BigInt, _>(forum_id)
+        .bind::<BigInt, _>(if new_thread { 1i64 } else { 0 })
+        .bind::<BigInt, _>(thread_id)
+        .bind::<BigInt, _>(post_id)
+        .bind::<BigInt, _>(user_id)
+        .bind::<Timestamp, _>(at)
+        .bind::<Timestamp, _>(now())
         .execute(conn)
         .map(|_| ())
 }
@@ -291,8 +306,8 @@ pub fn update_prefix(
     label: Option<String>,
     position: Option<i32>,
 ) -> QueryResult<PrefixRow> {
-    conn.transaction(|conn| {
-        if let Some(label) = label {
+    crate::db::transaction(conn, |conn| {
+        if let Some(label) = &label {
             diesel::update(thread_prefixes::table.find(id))
                 .set(thread_prefixes::label.eq(label))
                 .execute(conn)?;
@@ -311,7 +326,7 @@ pub fn update_prefix(
 
 /// Removes a prefix; threads that carried it keep no prefix.
 pub fn delete_prefix(conn: &mut DbConn, id: i64) -> QueryResult<usize> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         diesel::update(threads::table.filter(threads::prefix_id.eq(id)))
             .set(threads::prefix_id.eq(None::<i64>))
             .execute(conn)?;

@@ -4,7 +4,6 @@ use std::collections::HashMap;
 
 use actix_web::{delete, get, http::header, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
-use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -496,11 +495,11 @@ pub async fn create_forum(
     let forum = state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            crate::db::transaction(conn, |conn| {
                 if let Some(p) = req.parent_id {
                     check_parent(conn, None, p)?;
                 }
-                let slug = match req.slug {
+                let slug = match req.slug.clone() {
                     Some(s) => {
                         if forum_db::slug_taken(conn, &s, None)? {
                             return Err(ApiError::conflict_field(
@@ -529,7 +528,7 @@ pub async fn create_forum(
                         kind: req.kind.as_str().into(),
                         title: req.title.trim().into(),
                         slug,
-                        description: req.description.filter(|d| !d.trim().is_empty()),
+                        description: req.description.clone().filter(|d| !d.trim().is_empty()),
                         position: req.position.unwrap_or(0),
                         created_at: t,
                         updated_at: t,
@@ -582,7 +581,7 @@ pub async fn update_forum(
     let forum = state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            crate::db::transaction(conn, |conn| {
                 forum_db::find(conn, id)?
                     .ok_or_else(|| ApiError::not_found(format!("no forum has id {id}")))?;
                 if let Some(Some(p)) = req.parent_id {
@@ -601,9 +600,9 @@ pub async fn update_forum(
                     id,
                     &ForumChanges {
                         parent_id: req.parent_id,
-                        title: req.title.map(|t| t.trim().to_string()),
-                        slug: req.slug,
-                        description: req.description,
+                        title: req.title.as_ref().map(|t| t.trim().to_string()),
+                        slug: req.slug.clone(),
+                        description: req.description.clone(),
                         position: req.position,
                         updated_at: Some(now()),
                     },
@@ -648,7 +647,7 @@ pub async fn delete_forum(
     state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            crate::db::transaction(conn, |conn| {
                 forum_db::find(conn, id)?.ok_or_else(|| ApiError::not_found(format!("no forum has id {id}")))?;
                 if forum_db::child_count(conn, id)? > 0 {
                     return Err(ApiError::new(ErrorKind::Conflict, "the forum has sub-forums: move or delete them first"));

@@ -71,12 +71,13 @@ pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<PostRow>> {
 
 /// Appends a post at the thread's next position and records its first revision. Thread counters
 /// follow; forum and member counters are the caller's (they differ for a thread's first post).
+/// The post's time is taken once the thread's row lock is held, so that within a thread a later
+/// position never has an earlier time; read it from the returned row.
 pub fn append(
     conn: &mut DbConn,
     thread: &ThreadRow,
     user_id: i64,
     content: &NewPostContent,
-    at: NaiveDateTime,
 ) -> QueryResult<PostRow> {
     // Claim the position by incrementing the thread's counter first: this takes the thread's row
     // lock, so concurrent replies get distinct positions.
@@ -84,6 +85,7 @@ pub fn append(
         .set(threads::last_position.eq(threads::last_position + 1))
         .returning(threads::last_position)
         .get_result(conn)?;
+    let at = now();
     let post: PostRow = diesel::insert_into(posts::table)
         .values((
             posts::thread_id.eq(thread.id),
@@ -128,9 +130,9 @@ pub fn reply(
     user_id: i64,
     content: &NewPostContent,
 ) -> QueryResult<PostRow> {
-    conn.transaction(|conn| {
-        let t = now();
-        let post = append(conn, thread, user_id, content, t)?;
+    crate::db::transaction(conn, |conn| {
+        let post = append(conn, thread, user_id, content)?;
+        let t = post.created_at;
         forum_db::count_new_post(conn, thread.forum_id, thread.id, post.id, user_id, t, false)?;
         Ok(post)
     })
@@ -154,7 +156,13 @@ pub fn edit(
     editor_id: i64,
     content: &NewPostContent,
 ) -> QueryResult<PostRow> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
+        // Lock the post and read it as it is now: a concurrent edit that committed first is the
+        // one this edit follows (its revision number, its text to re-anchor from).
+        let post: PostRow = diesel::update(posts::table.find(post.id))
+            .set(posts::revision.eq(posts::revision))
+            .returning(select())
+            .get_result(conn)?;
         let t = now();
         let revision = post.revision + 1;
         diesel::insert_into(post_revisions::table)
@@ -207,7 +215,7 @@ pub fn set_deleted(
     by: i64,
     deleted: bool,
 ) -> QueryResult<PostRow> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let t = now();
         diesel::update(posts::table.find(post.id))
             .set((

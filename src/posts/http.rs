@@ -2,7 +2,6 @@
 
 use actix_web::{delete, get, http::header, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
-use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -310,7 +309,7 @@ pub async fn create_post(
             let me = user_db::require_active(conn, user.id)?;
             let cites = citations::prepare(conn, &user, &req.citations)?;
             let html = format!("{}{}", citations::quotes_html(&cites), rendered.html);
-            let row = conn.transaction(|conn| -> Result<PostRow, ApiError> {
+            let row = crate::db::transaction(conn, |conn| -> Result<PostRow, ApiError> {
                 let row = post_db::reply(
                     conn,
                     &thread,

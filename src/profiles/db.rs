@@ -188,7 +188,7 @@ pub fn ranks(conn: &mut DbConn) -> QueryResult<Vec<(i64, String)>> {
 
 /// Replaces the rank ladder.
 pub fn replace_ranks(conn: &mut DbConn, ladder: &[(i64, String)]) -> QueryResult<()> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         diesel::delete(ranks::table).execute(conn)?;
         for (min, title) in ladder {
             diesel::insert_into(ranks::table)

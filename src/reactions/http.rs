@@ -4,7 +4,6 @@ use std::collections::HashMap;
 
 use actix_web::{delete, get, post, put, web, HttpResponse};
 use chrono::{DateTime, Utc};
-use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -231,7 +230,7 @@ async fn react(
             policy::can_react(&user, &post, &thread)?;
             user_db::require_active(conn, user.id)?;
             let k = find_kind(conn, &kind)?;
-            conn.transaction(|conn| -> Result<(), ApiError> {
+            crate::db::transaction(conn, |conn| -> Result<(), ApiError> {
                 if on {
                     if reaction_db::add(conn, post.id, post.user_id, k.id, user.id)? {
                         crate::notifications::db::notify_reaction(conn, &post, user.id, &k.key)?;

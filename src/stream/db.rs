@@ -17,30 +17,35 @@ pub struct EventRow {
     pub created_at: NaiveDateTime,
 }
 
-/// Adds an event to a member's stream (in the caller's transaction).
+/// Adds an event to a member's stream, as the last work of the caller's transaction.
+///
+/// A member's events must commit in id order, or a stream that already read a higher id would
+/// never see a lower one committed later. On PostgreSQL every transaction that records events
+/// takes one lock just before it commits (SQLite has one writer at a time anyway): one lock, taken
+/// last, by a transaction that then waits for nothing else, so no deadlock can form around it.
 pub fn push(
     conn: &mut DbConn,
     user_id: i64,
     event: &str,
     data: &serde_json::Value,
 ) -> QueryResult<()> {
-    if let DbConn::Pg(_) = conn {
-        // A member's events must commit in id order, or a stream that already read a higher id
-        // would never see a lower one committed later: writers take turns per member until
-        // commit. (SQLite has one writer at a time anyway.)
-        diesel::sql_query("SELECT pg_advisory_xact_lock(7412, $1)")
-            .bind::<diesel::sql_types::Integer, _>((user_id % i32::MAX as i64) as i32)
-            .execute(conn)?;
-    }
-    diesel::insert_into(stream_events::table)
-        .values((
-            stream_events::user_id.eq(user_id),
-            stream_events::event.eq(event),
-            stream_events::data.eq(data.to_string()),
-            stream_events::created_at.eq(now()),
-        ))
-        .execute(conn)
-        .map(|_| ())
+    let event = event.to_string();
+    let data = data.to_string();
+    crate::db::before_commit(conn, move |conn| {
+        if let DbConn::Pg(_) = conn {
+            // re-entrant within one transaction: the second event of a transaction does not wait
+            diesel::sql_query("SELECT pg_advisory_xact_lock(7412)").execute(conn)?;
+        }
+        diesel::insert_into(stream_events::table)
+            .values((
+                stream_events::user_id.eq(user_id),
+                stream_events::event.eq(event),
+                stream_events::data.eq(data),
+                stream_events::created_at.eq(now()),
+            ))
+            .execute(conn)
+            .map(|_| ())
+    })
 }
 
 /// A member's events after `after`, oldest first.

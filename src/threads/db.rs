@@ -103,7 +103,7 @@ pub struct NewThread<'a> {
 
 /// Creates a thread with its first post, field values and every counter, in one transaction.
 pub fn create(conn: &mut DbConn, new: &NewThread) -> QueryResult<(ThreadRow, PostRow)> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let t = now();
         let thread: ThreadRow = diesel::insert_into(threads::table)
             .values((
@@ -118,7 +118,8 @@ pub fn create(conn: &mut DbConn, new: &NewThread) -> QueryResult<(ThreadRow, Pos
             .returning(select())
             .get_result(conn)?;
         replace_field_values(conn, thread.id, new.fields)?;
-        let post = post_db::append(conn, &thread, new.user_id, &new.first_post, t)?;
+        let post = post_db::append(conn, &thread, new.user_id, &new.first_post)?;
+        let t = post.created_at;
         diesel::update(threads::table.find(thread.id))
             .set(threads::first_post_id.eq(Some(post.id)))
             .execute(conn)?;
@@ -333,7 +334,7 @@ pub fn set_deleted(
     by: i64,
     deleted: bool,
 ) -> QueryResult<ThreadRow> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let t = now();
         diesel::update(threads::table.find(thread.id))
             .set((
@@ -356,7 +357,7 @@ pub fn set_flags(
     locked: Option<bool>,
     sticky: Option<bool>,
 ) -> QueryResult<ThreadRow> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         if let Some(l) = locked {
             diesel::update(threads::table.find(id))
                 .set(threads::locked.eq(l))
@@ -379,7 +380,7 @@ pub fn update(
     prefix_id: Option<Option<i64>>,
     fields: Option<&[StoredValue]>,
 ) -> QueryResult<ThreadRow> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let t = now();
         if let Some(title) = title {
             diesel::update(threads::table.find(id))
@@ -401,7 +402,7 @@ pub fn update(
 /// Moves a thread to another forum: its prefix and field values belong to the old forum and are
 /// dropped; both forums' counters follow.
 pub fn move_to(conn: &mut DbConn, thread: &ThreadRow, forum_id: i64) -> QueryResult<ThreadRow> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         diesel::update(threads::table.find(thread.id))
             .set((
                 threads::forum_id.eq(forum_id),
@@ -441,7 +442,7 @@ pub fn move_all(conn: &mut DbConn, from: i64, to: i64) -> QueryResult<()> {
 
 /// Adds buffered view counts.
 pub fn add_views(conn: &mut DbConn, counts: &BTreeMap<i64, i64>) -> QueryResult<()> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         for (id, n) in counts {
             diesel::update(threads::table.find(*id))
                 .set(threads::view_count.eq(threads::view_count + *n))

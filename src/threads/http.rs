@@ -4,7 +4,6 @@ use std::collections::{BTreeMap, HashMap};
 
 use actix_web::{delete, get, http::header, patch, post, put, web, HttpResponse};
 use chrono::{DateTime, Utc};
-use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -358,7 +357,7 @@ pub async fn create_thread(
                 citations::quotes_html(&cites),
                 rendered.html
             ));
-            let (thread, post) = conn.transaction(|conn| -> Result<_, ApiError> {
+            let (thread, post) = crate::db::transaction(conn, |conn| -> Result<_, ApiError> {
                 let created = thread_db::create(
                     conn,
                     &NewThread {
@@ -560,7 +559,7 @@ pub async fn update_thread(
     let thread = state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            crate::db::transaction(conn, |conn| {
                 let row = thread_db::find(conn, id)?
                     .ok_or_else(|| ApiError::not_found(format!("no thread has id {id}")))?;
                 policy::can_edit_thread(&user, &row)?;

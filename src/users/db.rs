@@ -147,7 +147,7 @@ pub fn update_profile(conn: &mut DbConn, id: i64, changes: &ProfileChanges) -> Q
 
 /// Sets a new password hash and revokes every refresh token of the user, in one transaction.
 pub fn set_password(conn: &mut DbConn, id: i64, password_hash: &str) -> QueryResult<()> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let t = now();
         diesel::update(users::table.find(id))
             .set((
@@ -173,7 +173,7 @@ pub fn set_role_and_status(
     role: Option<Role>,
     disabled: Option<bool>,
 ) -> QueryResult<User> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let t = now();
         if let Some(role) = role {
             diesel::update(users::table.find(id))

@@ -17,7 +17,6 @@ use crate::policy;
 use crate::profiles::db as profile_db;
 use crate::profiles::http::check_value as check_profile_value;
 use crate::AppState;
-use diesel::Connection;
 use std::collections::BTreeMap;
 
 /// A stored naive UTC time as it is sent: RFC 3339 with `Z`.
@@ -260,7 +259,7 @@ pub async fn update_me(
     let updated = state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            crate::db::transaction(conn, |conn| {
                 if let Some(Some(e)) = &email {
                     if user_db::email_taken(conn, e, Some(id))? {
                         return Err(ApiError::conflict_field(
@@ -295,12 +294,12 @@ pub async fn update_me(
                 }
                 let changes = ProfileChanges {
                     email_key: email.as_ref().map(|o| o.as_deref().map(email_key)),
-                    display_name,
-                    email,
-                    about,
+                    display_name: display_name.clone(),
+                    email: email.clone(),
+                    about: about.clone(),
                     auto_watch,
                     hide_presence,
-                    avatar_url,
+                    avatar_url: avatar_url.clone(),
                     updated_at: Some(now()),
                 };
                 Ok(user_db::update_profile(conn, id, &changes)?)

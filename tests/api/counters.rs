@@ -29,7 +29,7 @@ struct PointerCheck {
 
 const VISIBLE: &str = "p.deleted_at IS NULL AND t.deleted_at IS NULL";
 
-async fn assert_counters_true(app: &TestApp, after: &str) {
+pub(crate) async fn assert_counters_true(app: &TestApp, after: &str) {
     let after = after.to_string();
     app.state
         .db

@@ -6,6 +6,7 @@ mod annotations;
 mod auth;
 mod community;
 mod counters;
+mod crowd;
 mod errors;
 mod forums;
 mod openapi;

@@ -1,0 +1,156 @@
+//! Write transactions that hold under many concurrent writers, on both backends.
+//!
+//! - On SQLite a write transaction begins as a writer (`BEGIN IMMEDIATE`), so a busy database is
+//!   waited for (the busy timeout applies) instead of failing at once when a transaction that has
+//!   read wants to write (SQLITE_BUSY_SNAPSHOT).
+//! - On PostgreSQL a deadlock or a serialization failure rolls the transaction back and runs it
+//!   again, a bounded number of times.
+//! - Work that must come last (stream events, which take the one lock that orders them) is
+//!   deferred to just before commit: a transaction that holds that lock never waits for another
+//!   lock, so no deadlock can form around it.
+
+use std::cell::RefCell;
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error};
+
+use super::DbConn;
+
+/// Attempts of a transaction that keeps meeting deadlocks or serialization failures.
+const MAX_ATTEMPTS: u32 = 4;
+
+/// An error type that can say whether the transaction that failed with it may simply be retried.
+pub trait TransientError {
+    /// True for deadlocks and serialization failures.
+    fn is_transient(&self) -> bool;
+}
+
+/// True when a database error means "another transaction was in the way; try again".
+pub fn is_transient_db_error(e: &Error) -> bool {
+    match e {
+        Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
+        Error::DatabaseError(_, info) => {
+            let m = info.message();
+            m.contains("deadlock detected") || m.contains("could not serialize access")
+        }
+        _ => false,
+    }
+}
+
+impl TransientError for Error {
+    fn is_transient(&self) -> bool {
+        is_transient_db_error(self)
+    }
+}
+
+type Deferred = Box<dyn FnOnce(&mut DbConn) -> QueryResult<()>>;
+
+thread_local! {
+    /// Work deferred to the end of the transaction running on this thread (`None` outside one).
+    static BEFORE_COMMIT: RefCell<Option<Vec<Deferred>>> = const { RefCell::new(None) };
+}
+
+/// Runs `work` just before the current write transaction commits, after everything else it does;
+/// outside a [`transaction`], runs it at once.
+pub fn before_commit(
+    conn: &mut DbConn,
+    work: impl FnOnce(&mut DbConn) -> QueryResult<()> + 'static,
+) -> QueryResult<()> {
+    let queued = BEFORE_COMMIT.with(|slot| match slot.borrow_mut().as_mut() {
+        Some(list) => {
+            list.push(Box::new(work));
+            None
+        }
+        None => Some(work),
+    });
+    match queued {
+        // no write transaction of ours is running: the work gets one of its own
+        Some(work) => conn.transaction(work),
+        None => Ok(()),
+    }
+}
+
+fn in_transaction(conn: &mut DbConn) -> bool {
+    <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+        .transaction_depth()
+        .ok()
+        .flatten()
+        .is_some()
+}
+
+fn begin(conn: &mut DbConn) -> QueryResult<()> {
+    match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
+        DbConn::Pg(_) => <DbConn as Connection>::TransactionManager::begin_transaction(conn),
+    }
+}
+
+fn run_deferred(conn: &mut DbConn) -> QueryResult<()> {
+    loop {
+        let next = BEFORE_COMMIT.with(|slot| {
+            slot.borrow_mut()
+                .as_mut()
+                .and_then(|l| (!l.is_empty()).then(|| l.remove(0)))
+        });
+        match next {
+            Some(work) => work(conn)?,
+            None => return Ok(()),
+        }
+    }
+}
+
+/// Runs `f` in a write transaction: begun as a writer on SQLite, retried on deadlock or
+/// serialization failure on PostgreSQL, with deferred work run before commit. Inside another
+/// transaction it is a savepoint of that one (the outer one retries).
+pub fn transaction<T, E, F>(conn: &mut DbConn, mut f: F) -> Result<T, E>
+where
+    F: FnMut(&mut DbConn) -> Result<T, E>,
+    E: From<Error> + TransientError,
+{
+    if in_transaction(conn) {
+        return conn.transaction(f);
+    }
+    let mut attempt = 1;
+    loop {
+        BEFORE_COMMIT.with(|slot| *slot.borrow_mut() = Some(Vec::new()));
+        let result = attempt_once(conn, &mut f);
+        BEFORE_COMMIT.with(|slot| *slot.borrow_mut() = None);
+        match result {
+            Err(e) if e.is_transient() && attempt < MAX_ATTEMPTS => {
+                tracing::debug!(attempt, "transaction met a deadlock or conflict; retrying");
+                // a short, growing, jittered pause so the two sides do not meet again
+                let base = 2u64.pow(attempt) * 2;
+                let jitter = rand::random::<u64>() % (base + 1);
+                std::thread::sleep(Duration::from_millis(base + jitter));
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+fn attempt_once<T, E, F>(conn: &mut DbConn, f: &mut F) -> Result<T, E>
+where
+    F: FnMut(&mut DbConn) -> Result<T, E>,
+    E: From<Error>,
+{
+    begin(conn)?;
+    let result = f(conn).and_then(|value| run_deferred(conn).map(|_| value).map_err(E::from));
+    match result {
+        Ok(value) => match <DbConn as Connection>::TransactionManager::commit_transaction(conn) {
+            Ok(()) => Ok(value),
+            Err(e) => {
+                // a failed COMMIT on PostgreSQL (serialization) leaves nothing to roll back; make
+                // sure the connection is usable again either way
+                let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
+                Err(E::from(e))
+            }
+        },
+        Err(e) => {
+            <DbConn as Connection>::TransactionManager::rollback_transaction(conn)?;
+            Err(e)
+        }
+    }
+}
