@@ -31,6 +31,19 @@ pub struct Config {
     /// `GLOSS_REQUEST_TIMEOUT`: seconds a request may take to produce its response before it is
     /// answered 503 (a live stream counts only until it starts).
     pub request_timeout: Duration,
+    /// `GLOSS_RATE_AUTH_PER_MINUTE`: sign-in, registration and refresh requests per client address
+    /// per minute (0: no limit).
+    pub rate_auth_per_minute: u32,
+    /// `GLOSS_RATE_FAILED_LOGINS`: failed sign-ins per account and address before 429 (0: no limit).
+    pub rate_failed_logins: u32,
+    /// `GLOSS_RATE_FAILED_LOGIN_WINDOW`: seconds the failed sign-ins are counted over.
+    pub rate_failed_login_window: Duration,
+    /// `GLOSS_RATE_WRITES_PER_MINUTE`: writes (POST, PUT, PATCH, DELETE) per member per minute
+    /// (0: no limit).
+    pub rate_writes_per_minute: u32,
+    /// `GLOSS_TRUST_PROXY`: take the client address from `Forwarded` / `X-Forwarded-For` (only
+    /// behind a proxy that sets them).
+    pub trust_proxy: bool,
     /// `GLOSS_BODY_LIMIT`: the largest request body in bytes.
     pub body_limit: usize,
     /// `GLOSS_CORS_ORIGINS`: comma-separated origins allowed to call the API from a browser.
@@ -60,6 +73,11 @@ impl Default for Config {
             db_pool_timeout: Duration::from_secs(5),
             db_statement_timeout: Duration::from_millis(5000),
             request_timeout: Duration::from_secs(30),
+            rate_auth_per_minute: 30,
+            rate_failed_logins: 5,
+            rate_failed_login_window: Duration::from_secs(15 * 60),
+            rate_writes_per_minute: 120,
+            trust_proxy: false,
             body_limit: 256 * 1024,
             cors_origins: Vec::new(),
             workers: None,
@@ -137,6 +155,34 @@ impl Config {
                 d.db_statement_timeout.as_millis() as u64,
             )?),
             request_timeout: secs("GLOSS_REQUEST_TIMEOUT", d.request_timeout)?,
+            rate_auth_per_minute: num(
+                "GLOSS_RATE_AUTH_PER_MINUTE",
+                get("GLOSS_RATE_AUTH_PER_MINUTE"),
+                d.rate_auth_per_minute,
+            )?,
+            rate_failed_logins: num(
+                "GLOSS_RATE_FAILED_LOGINS",
+                get("GLOSS_RATE_FAILED_LOGINS"),
+                d.rate_failed_logins,
+            )?,
+            rate_failed_login_window: secs(
+                "GLOSS_RATE_FAILED_LOGIN_WINDOW",
+                d.rate_failed_login_window,
+            )?,
+            rate_writes_per_minute: num(
+                "GLOSS_RATE_WRITES_PER_MINUTE",
+                get("GLOSS_RATE_WRITES_PER_MINUTE"),
+                d.rate_writes_per_minute,
+            )?,
+            trust_proxy: match get("GLOSS_TRUST_PROXY").as_deref().map(str::trim) {
+                None | Some("0" | "false" | "no") => false,
+                Some("1" | "true" | "yes") => true,
+                Some(v) => {
+                    return Err(format!(
+                        "GLOSS_TRUST_PROXY must be true or false, got {v:?}"
+                    ))
+                }
+            },
             body_limit: num("GLOSS_BODY_LIMIT", get("GLOSS_BODY_LIMIT"), d.body_limit)?,
             cors_origins: list("GLOSS_CORS_ORIGINS"),
             online_window_minutes: num(
@@ -180,6 +226,9 @@ impl Config {
         }
         if self.db_statement_timeout.as_millis() < 100 {
             return Err("GLOSS_DB_STATEMENT_TIMEOUT must be at least 100 (milliseconds)".into());
+        }
+        if self.rate_failed_login_window.is_zero() {
+            return Err("GLOSS_RATE_FAILED_LOGIN_WINDOW must be positive".into());
         }
         if self.request_timeout.is_zero() {
             return Err("GLOSS_REQUEST_TIMEOUT must be positive".into());

@@ -58,6 +58,7 @@ error_kinds! {
     Forbidden => ("forbidden", FORBIDDEN, "Forbidden"),
     ThreadLocked => ("thread_locked", FORBIDDEN, "Thread locked"),
     NotFound => ("not_found", NOT_FOUND, "Not found"),
+    RateLimited => ("rate_limited", TOO_MANY_REQUESTS, "Too many requests"),
     MethodNotAllowed => ("method_not_allowed", METHOD_NOT_ALLOWED, "Method not allowed"),
     Conflict => ("conflict", CONFLICT, "Conflict"),
     ServiceUnavailable => ("service_unavailable", SERVICE_UNAVAILABLE, "Service unavailable"),
@@ -78,6 +79,7 @@ impl ErrorKind {
             404 => ErrorKind::NotFound,
             405 => ErrorKind::MethodNotAllowed,
             409 => ErrorKind::Conflict,
+            429 => ErrorKind::RateLimited,
             413 => ErrorKind::PayloadTooLarge,
             415 => ErrorKind::UnsupportedMediaType,
             422 => ErrorKind::ValidationFailed,
@@ -108,6 +110,7 @@ pub struct FieldError {
 /// `invalid_token` (401), `token_expired` (401), `invalid_credentials` (401),
 /// `invalid_refresh_token` (401), `refresh_token_reused` (401), `account_disabled` (403),
 /// `forbidden` (403), `thread_locked` (403: the thread accepts no new posts or edits), `not_found` (404), `method_not_allowed` (405), `conflict` (409),
+/// `rate_limited` (429, with `Retry-After` and `RateLimit-Limit`/`-Remaining`/`-Reset`),
 /// `service_unavailable` (503, with `Retry-After`), `internal_error` (500).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({
@@ -152,6 +155,8 @@ pub struct ApiError {
     cause: Option<String>,
     /// A deadlock or serialization failure: the transaction may be run again.
     transient: bool,
+    /// For 429: (the limit, seconds until a retry may succeed).
+    rate_limit: Option<(u64, u64)>,
 }
 
 impl std::fmt::Display for ApiError {
@@ -169,6 +174,7 @@ impl ApiError {
             errors: Vec::new(),
             cause: None,
             transient: false,
+            rate_limit: None,
         }
     }
 
@@ -226,6 +232,14 @@ impl ApiError {
         }
     }
 
+    /// 429: more than `limit` requests; a retry may succeed after `retry_after` seconds.
+    pub fn rate_limited(limit: u64, retry_after: u64, detail: impl Into<String>) -> Self {
+        ApiError {
+            rate_limit: Some((limit, retry_after)),
+            ..ApiError::new(ErrorKind::RateLimited, detail)
+        }
+    }
+
     /// 500; the cause is logged with the request id, never sent.
     pub fn internal(cause: impl Into<String>) -> Self {
         ApiError {
@@ -264,6 +278,12 @@ impl ResponseError for ApiError {
         response.content_type(PROBLEM_JSON);
         if self.kind == ErrorKind::ServiceUnavailable {
             response.insert_header((header::RETRY_AFTER, "1"));
+        }
+        if let Some((limit, retry)) = self.rate_limit {
+            response.insert_header((header::RETRY_AFTER, retry.to_string()));
+            response.insert_header(("RateLimit-Limit", limit.to_string()));
+            response.insert_header(("RateLimit-Remaining", "0"));
+            response.insert_header(("RateLimit-Reset", retry.to_string()));
         }
         if self.kind.status() == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));

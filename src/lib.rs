@@ -3,6 +3,7 @@
 
 pub mod annotations;
 pub mod auth;
+pub mod blocking;
 pub mod config;
 pub mod db;
 pub mod demo;
@@ -18,6 +19,7 @@ pub mod policy;
 pub mod posts;
 pub mod presence;
 pub mod profiles;
+pub mod ratelimit;
 pub mod reactions;
 pub mod routes_table;
 pub mod stream;
@@ -55,6 +57,8 @@ pub struct AppState {
     pub presence: Arc<presence::Presence>,
     /// Wakes the live streams when events arrive.
     pub hub: Arc<stream::Hub>,
+    /// Rate limits.
+    pub limits: Arc<ratelimit::Limits>,
 }
 
 /// The settings key under which a generated JWT secret is kept.
@@ -108,6 +112,7 @@ impl AppState {
         );
         let hub = stream::Hub::new(&config.database_url);
         Ok(AppState {
+            limits: Arc::new(ratelimit::Limits::new(&config)),
             config: Arc::new(config),
             db: database,
             tokens: Arc::new(tokens),

@@ -152,6 +152,15 @@ fn serve(state: AppState) -> Result<(), String> {
                 if let Err(e) = pruned {
                     tracing::warn!(error = %e, "could not prune old stream events");
                 }
+                // rate-limit state: members who stopped writing, windows that ended a day ago
+                flusher_state.limits.prune();
+                let pruned = flusher_state
+                    .db
+                    .run(|conn| Ok(gloss::ratelimit::db::prune(conn)?))
+                    .await;
+                if let Err(e) = pruned {
+                    tracing::warn!(error = %e, "could not prune old rate-limit counters");
+                }
             }
         });
         let shutdown_state = state.clone();

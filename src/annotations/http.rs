@@ -354,6 +354,9 @@ fn check_body(v: &mut Validator, body: Option<&str>, motivation: Motivation) {
                 "body",
                 format!("must be at most {MAX_ANNOTATION_BODY} characters"),
             );
+            if let Err(why) = crate::text::check_structure(b) {
+                v.check(false, "body", why);
+            }
         }
         None => {
             v.check(
@@ -527,7 +530,7 @@ pub async fn create_annotation(
     }
     v.finish()?;
     let body_md = req.body.clone().filter(|b| !b.trim().is_empty());
-    let rendered = body_md.as_deref().map(render);
+    let rendered = crate::blocking::render_opt(body_md.clone()).await?;
     let created = state
         .db
         .run(move |conn| {
@@ -814,7 +817,7 @@ pub async fn create_reply(
     let mut v = Validator::new();
     check_body(&mut v, Some(&req.body), Motivation::Replying);
     v.finish()?;
-    let rendered = render(&req.body);
+    let rendered = crate::blocking::render(req.body.clone()).await?;
     let reply = state
         .db
         .run(move |conn| {

@@ -57,6 +57,7 @@ fn bearer(req: &HttpRequest) -> Result<Option<&str>, ApiError> {
 fn authenticate(
     req: &HttpRequest,
 ) -> Pin<Box<dyn Future<Output = Result<Option<AuthUser>, ApiError>>>> {
+    let writes = !matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS");
     let verified = (|| -> Result<Option<(web::Data<AppState>, i64, u64)>, ApiError> {
         let Some(token) = bearer(req)? else {
             return Ok(None);
@@ -76,6 +77,9 @@ fn authenticate(
         let Some((state, id, exp)) = verified? else {
             return Ok(None);
         };
+        if writes {
+            state.limits.check_write(id)?;
+        }
         let user = state
             .db
             .run(move |conn| Ok(user_db::find(conn, id)?))

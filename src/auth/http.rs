@@ -1,6 +1,6 @@
 //! `/auth`: register, login, refresh, logout.
 
-use actix_web::{http::header, post, web, HttpResponse};
+use actix_web::{http::header, post, web, HttpRequest, HttpResponse};
 use chrono::Duration as ChronoDuration;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -120,14 +120,20 @@ fn issue_tokens(
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests from this address (or, on login, too many failed logins for this account from it); see Retry-After", body = Problem, content_type = "application/problem+json",
+         example = json!({"type": "urn:gloss:problem:rate_limited", "title": "Too many requests", "status": 429,
+                          "detail": "too many failed sign-ins for this account from this address; retry in 840 s",
+                          "code": "rate_limited", "errors": []})),
     )
 )]
 #[post("/auth/register")]
 pub async fn register(
     state: web::Data<AppState>,
+    http: HttpRequest,
     body: Json<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let req = body.0;
+    let address = state.limits.client_address(&http);
     let email = req
         .email
         .map(|e| e.trim().to_string())
@@ -150,6 +156,12 @@ pub async fn register(
         );
     }
     v.finish()?;
+    // counted before the costly hash, so a flood costs the server little
+    let st = state.clone();
+    state
+        .db
+        .run(move |conn| st.limits.check_auth(conn, &address))
+        .await?;
 
     let password = req.password;
     let password_hash = web::block(move || passwords::hash(&password))
@@ -215,21 +227,32 @@ pub async fn register(
                           "detail": "the login or the password is wrong", "code": "invalid_credentials", "errors": []})),
         (status = 403, description = "The account is disabled", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests from this address (or, on login, too many failed logins for this account from it); see Retry-After", body = Problem, content_type = "application/problem+json",
+         example = json!({"type": "urn:gloss:problem:rate_limited", "title": "Too many requests", "status": 429,
+                          "detail": "too many failed sign-ins for this account from this address; retry in 840 s",
+                          "code": "rate_limited", "errors": []})),
     )
 )]
 #[post("/auth/login")]
 pub async fn login(
     state: web::Data<AppState>,
+    http: HttpRequest,
     body: Json<LoginRequest>,
 ) -> Result<web::Json<TokenResponse>, ApiError> {
     let req = body.0;
+    let address = state.limits.client_address(&http);
     if req.login.len() > 254 || req.password.len() > 1024 {
         return Err(bad_credentials());
     }
     let login = req.login.trim().to_string();
+    let (st, addr, account) = (state.clone(), address.clone(), login.clone());
     let user = state
         .db
-        .run(move |conn| Ok(user_db::find_by_login(conn, &login)?))
+        .run(move |conn| {
+            st.limits.check_auth(conn, &addr)?;
+            st.limits.check_login(conn, &account, &addr)?;
+            Ok(user_db::find_by_login(conn, &account)?)
+        })
         .await?;
     let password = req.password;
     let checked = web::block(move || match user {
@@ -244,17 +267,26 @@ pub async fn login(
     })
     .await
     .map_err(|e| ApiError::internal(e.to_string()))?;
-    let user = checked.ok_or_else(bad_credentials)?;
+    let st = state.clone();
+    let Some(user) = checked else {
+        state
+            .db
+            .run(move |conn| st.limits.login_failed(conn, &login, &address))
+            .await?;
+        return Err(bad_credentials());
+    };
     if user.disabled {
         return Err(ApiError::new(
             ErrorKind::AccountDisabled,
             "this account is disabled",
         ));
     }
-    let st = state.clone();
     let response = state
         .db
-        .run(move |conn| issue_tokens(&st, conn, &user, None))
+        .run(move |conn| {
+            st.limits.login_succeeded(conn, &login, &address)?;
+            issue_tokens(&st, conn, &user, None)
+        })
         .await?;
     Ok(web::Json(response))
 }
@@ -282,18 +314,25 @@ fn bad_credentials() -> ApiError {
                           "code": "refresh_token_reused", "errors": []})),
         (status = 403, description = "The account is disabled", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests from this address (or, on login, too many failed logins for this account from it); see Retry-After", body = Problem, content_type = "application/problem+json",
+         example = json!({"type": "urn:gloss:problem:rate_limited", "title": "Too many requests", "status": 429,
+                          "detail": "too many failed sign-ins for this account from this address; retry in 840 s",
+                          "code": "rate_limited", "errors": []})),
     )
 )]
 #[post("/auth/refresh")]
 pub async fn refresh(
     state: web::Data<AppState>,
+    http: HttpRequest,
     body: Json<RefreshRequest>,
 ) -> Result<web::Json<TokenResponse>, ApiError> {
     let hash = hash_refresh_token(&body.0.refresh_token);
+    let address = state.limits.client_address(&http);
     let st = state.clone();
     let outcome = state
         .db
         .run(move |conn| {
+            st.limits.check_auth(conn, &address)?;
             crate::db::transaction(conn, |conn| match token_db::consume(conn, &hash)? {
                 Presented::Consumed(row) => {
                     let user = user_db::find(conn, row.user_id)?.ok_or_else(|| {

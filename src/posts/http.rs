@@ -140,6 +140,9 @@ pub fn validate_body(v: &mut Validator, field: &str, body: &str) {
         field,
         format!("must be at most {MAX_BODY_CHARS} characters"),
     );
+    if let Err(why) = text::check_structure(body) {
+        v.check(false, field, why);
+    }
 }
 
 /// Builds API posts from rows: the author cards of the whole list come from one query.
@@ -300,7 +303,7 @@ pub async fn create_post(
     let mut v = Validator::new();
     validate_body(&mut v, "body", &req.body);
     v.finish()?;
-    let rendered = text::render(&req.body);
+    let rendered = crate::blocking::render(req.body.clone()).await?;
     let post = state
         .db
         .run(move |conn| {
@@ -411,7 +414,7 @@ pub async fn edit_post(
     let mut v = Validator::new();
     validate_body(&mut v, "body", &req.body);
     v.finish()?;
-    let rendered = text::render(&req.body);
+    let rendered = crate::blocking::render(req.body.clone()).await?;
     let post = state
         .db
         .run(move |conn| {

@@ -26,6 +26,79 @@ fn options() -> Options {
     Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES
 }
 
+/// The deepest nesting of lists and block quotes a post may have. Parsers and sanitizers do work
+/// that grows with the square of the depth (a 50 KB post of `1. ` repeated took seconds): deeper
+/// structure is refused, not rendered.
+pub const MAX_NESTING: usize = 8;
+
+/// The most raw HTML tags a post may hold (they are sanitized one by one, and deep nesting of them
+/// is slow to sanitize). Markdown needs none.
+pub const MAX_HTML_TAGS: usize = 500;
+
+/// Checks, in one linear pass and without parsing, that Markdown stays within the limits that keep
+/// its rendering linear in its size; the error says which limit it passed, for a 422.
+pub fn check_structure(markdown: &str) -> Result<(), String> {
+    for line in markdown.lines() {
+        if container_depth(line) > MAX_NESTING {
+            return Err(format!(
+                "nests lists or quotes more than {MAX_NESTING} levels deep"
+            ));
+        }
+    }
+    let bytes = markdown.as_bytes();
+    let tags = bytes
+        .windows(2)
+        .filter(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || w[1] == b'/'))
+        .count();
+    if tags > MAX_HTML_TAGS {
+        return Err(format!("has more than {MAX_HTML_TAGS} HTML tags"));
+    }
+    Ok(())
+}
+
+/// How many list-item and block-quote markers open one line (`> - 1. text` is 3): the nesting a
+/// single line can create.
+fn container_depth(line: &str) -> usize {
+    let b = line.as_bytes();
+    let (mut i, mut depth) = (0, 0);
+    loop {
+        let mut spaces = 0;
+        while i < b.len() && (b[i] == b' ' || b[i] == b'\t') && spaces < 4 {
+            i += 1;
+            spaces += 1;
+        }
+        if i >= b.len() {
+            return depth;
+        }
+        let marker_end = match b[i] {
+            b'>' => Some(i + 1),
+            b'-' | b'*' | b'+' if b.get(i + 1).is_none_or(|c| *c == b' ' || *c == b'\t') => {
+                Some(i + 1)
+            }
+            b'0'..=b'9' => {
+                let mut j = i;
+                while j < b.len() && j - i < 9 && b[j].is_ascii_digit() {
+                    j += 1;
+                }
+                match b.get(j) {
+                    Some(b'.' | b')') if b.get(j + 1).is_none_or(|c| *c == b' ' || *c == b'\t') => {
+                        Some(j + 1)
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        match marker_end {
+            Some(end) => {
+                depth += 1;
+                i = end;
+            }
+            None => return depth,
+        }
+    }
+}
+
 /// Renders Markdown to sanitized HTML and plain text.
 pub fn render(markdown: &str) -> Rendered {
     Rendered {
@@ -156,6 +229,27 @@ mod tests {
         assert!(!r.html.contains("onclick"), "{}", r.html);
         assert!(!r.html.contains("javascript:"), "{}", r.html);
         assert!(!r.text.contains("alert(1)</script>"));
+    }
+
+    #[test]
+    fn pathological_markdown_is_refused_or_rendered() {
+        for (name, body, accepted) in super::super::markdown_shapes::pathological_shapes() {
+            assert_eq!(check_structure(&body).is_ok(), accepted, "{name}");
+            if accepted {
+                render(&body);
+            }
+        }
+    }
+
+    #[test]
+    fn ordinary_nesting_is_accepted() {
+        assert!(
+            check_structure("- a\n  - b\n    - c\n\n> > quoted twice\n\n1. one\n2. two").is_ok()
+        );
+        assert_eq!(container_depth("> - 1. text"), 3);
+        assert_eq!(container_depth("-1 is a number"), 0);
+        assert_eq!(container_depth("2025. A year"), 1);
+        assert!(check_structure(&"<b>x</b> ".repeat(250)).is_ok());
     }
 
     #[test]

@@ -3,8 +3,9 @@
 
 pub mod anchor;
 mod markdown;
+pub mod markdown_shapes;
 
-pub use markdown::{escape_html, render, sanitize, Rendered};
+pub use markdown::{check_structure, escape_html, render, sanitize, Rendered, MAX_NESTING};
 
 /// UTF-16 offsets for many code-point offsets into one text, in a single pass over the text
 /// (offsets past the end map to the text's UTF-16 length).

@@ -200,6 +200,10 @@ pub fn test_config(url: &str) -> Config {
         database_url: url.to_string(),
         jwt_secret: Some(TEST_JWT_SECRET.into()),
         db_pool_size: 4,
+        // limits are off unless a test is about them (tests register many members from one address)
+        rate_auth_per_minute: 0,
+        rate_failed_logins: 0,
+        rate_writes_per_minute: 0,
         ..Config::default()
     }
 }

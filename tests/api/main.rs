@@ -9,6 +9,8 @@ mod counters;
 mod crowd;
 mod errors;
 mod forums;
+mod hostile;
+mod limits;
 mod openapi;
 mod operations;
 mod permissions;

@@ -10,9 +10,9 @@ use serde_json::{json, Value};
 use crate::common::{db_test, Member, TestApp, TEST_JWT_SECRET};
 
 /// A `gloss` server process on the test database; killed when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl Server {
@@ -20,7 +20,7 @@ impl Server {
         Server::start_with(url, &[])
     }
 
-    fn start_with(url: &str, env: &[(&str, &str)]) -> Server {
+    pub(crate) fn start_with(url: &str, env: &[(&str, &str)]) -> Server {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -88,15 +88,26 @@ fn http(
     token: Option<&str>,
     body: Option<Value>,
 ) -> std::io::Result<(u16, Value)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port))?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
     let auth = token
         .map(|t| format!("Authorization: Bearer {t}\r\n"))
         .unwrap_or_default();
+    http_with(port, method, path, &auth, body)
+}
+
+/// The same, with extra header lines (each ending in `\r\n`).
+pub(crate) fn http_with(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: Option<Value>,
+) -> std::io::Result<(u16, Value)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
     write!(
         s,
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )?;
     let mut raw = String::new();
