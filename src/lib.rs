@@ -40,7 +40,6 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::tokens::{generate_secret, TokenKeys};
 use crate::config::Config;
 use crate::db::{build_pool, redact_url, run_migrations, settings, Db};
-use crate::error::{ApiError, ErrorKind};
 
 /// Shared, read-only state of a running server.
 #[derive(Clone)]
@@ -169,14 +168,17 @@ pub fn build_app(
 > {
     let body_limit = state.config.body_limit;
     let cors = middleware::cors(&state.config.cors_origins);
+    let table = Arc::new(routes_table::RouteTable::from_openapi(&openapi_document()));
+    let path_table = table.clone();
     let (app, api) = routes(
         App::new()
             .app_data(web::Data::new(state))
             .app_data(web::PayloadConfig::new(body_limit))
-            .app_data(web::PathConfig::default().error_handler(|err, req| {
-                ApiError::new(
-                    ErrorKind::NotFound,
-                    format!("no resource at {} ({err})", req.path()),
+            .app_data(web::PathConfig::default().error_handler(move |err, req| {
+                let detail = format!("no resource at {} ({err})", req.path());
+                actix_web::error::InternalError::from_response(
+                    err,
+                    path_table.bad_path_parameter(req, detail),
                 )
                 .into()
             }))
@@ -184,7 +186,6 @@ pub fn build_app(
     )
     .split_for_parts();
     let api = openapi::finish(api);
-    let table = routes_table::RouteTable::from_openapi(&api);
     app.service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", api))
         .route(
             "/docs",

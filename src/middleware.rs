@@ -42,6 +42,8 @@ pub async fn request_context<B: MessageBody>(
     req.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
     let started = Instant::now();
+    let path = req.path().to_string();
+    let authenticated = req.headers().contains_key(header::AUTHORIZATION);
     // A NUL character in a path segment (`/users/a%00b`) cannot be stored or looked up in
     // PostgreSQL: refuse it before any handler runs, the same on both databases.
     let mut res = if req.path().contains("%00") {
@@ -57,6 +59,7 @@ pub async fn request_context<B: MessageBody>(
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(REQUEST_ID, value);
     }
+    secure_headers(&path, authenticated, res.headers_mut());
     span.in_scope(|| {
         tracing::info!(
             status = res.status().as_u16(),
@@ -65,6 +68,50 @@ pub async fn request_context<B: MessageBody>(
         )
     });
     Ok(res)
+}
+
+/// Headers every response carries: no content sniffing, no framing, a content policy (the docs
+/// page loads its own scripts, styles and the document from this origin only; API responses load
+/// nothing), and no caching of a member's own data by anyone but the member's client.
+fn secure_headers(
+    path: &str,
+    authenticated: bool,
+    headers: &mut actix_web::http::header::HeaderMap,
+) {
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    let policy = if path.starts_with("/docs") {
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
+         script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    } else {
+        "default-src 'none'; frame-ancestors 'none'"
+    };
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(policy),
+    );
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        if path == "/api/v1/me"
+            || path.starts_with("/api/v1/me/")
+            || path.starts_with("/api/v1/auth/")
+        {
+            // the account itself and token pairs: never stored anywhere
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        } else if authenticated {
+            // depends on who asks: a shared cache must not keep it
+            headers.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, no-cache"),
+            );
+        }
+    }
 }
 
 /// CORS for the configured single-page-app origins; with none configured, browsers on other

@@ -60,10 +60,26 @@ pub fn can_see_deleted(actor: Option<&AuthUser>) -> bool {
     is_moderator(actor)
 }
 
+/// The 404 of a thread that does not exist or that the caller may not see: one text for both, so
+/// the answer does not tell them apart.
+pub fn no_thread(id: i64) -> ApiError {
+    ApiError::not_found(format!("no thread has id {id}"))
+}
+
+/// The 404 of a post that does not exist or that the caller may not see.
+pub fn no_post(id: i64) -> ApiError {
+    ApiError::not_found(format!("no post has id {id}"))
+}
+
+/// The 404 of an annotation that does not exist or that the caller may not see.
+pub fn no_annotation(id: i64) -> ApiError {
+    ApiError::not_found(format!("no annotation has id {id}"))
+}
+
 /// Reading a thread: everyone, unless it is deleted (then moderators only; others get 404).
 pub fn can_view_thread(actor: Option<&AuthUser>, thread: &ThreadRow) -> Result<(), ApiError> {
     if thread.is_deleted() && !can_see_deleted(actor) {
-        return Err(ApiError::not_found("no such thread"));
+        return Err(no_thread(thread.id));
     }
     Ok(())
 }
@@ -74,9 +90,10 @@ pub fn can_view_post(
     post: &PostRow,
     thread: &ThreadRow,
 ) -> Result<(), ApiError> {
-    can_view_thread(actor, thread)?;
+    // a post in a hidden thread is a post that does not exist: the same 404 as a missing one
+    can_view_thread(actor, thread).map_err(|_| no_post(post.id))?;
     if post.is_deleted() && !can_see_deleted(actor) {
-        return Err(ApiError::not_found("no such post"));
+        return Err(no_post(post.id));
     }
     Ok(())
 }
@@ -200,7 +217,7 @@ pub fn can_delete_post(
 pub fn can_annotate(actor: &AuthUser, post: &PostRow, thread: &ThreadRow) -> Result<(), ApiError> {
     can_view_post(Some(actor), post, thread)?;
     if post.is_deleted() {
-        return Err(ApiError::not_found("no such post"));
+        return Err(no_post(post.id));
     }
     if thread.locked && !is_moderator(Some(actor)) {
         return Err(ApiError::new(
@@ -219,9 +236,9 @@ pub fn can_view_annotation(
     post: &PostRow,
     thread: &ThreadRow,
 ) -> Result<(), ApiError> {
-    can_view_post(viewer, post, thread)?;
+    can_view_post(viewer, post, thread).map_err(|_| no_annotation(annotation.id))?;
     if !annotation.visible_to(viewer.map(|v| v.id)) {
-        return Err(ApiError::not_found("no such annotation"));
+        return Err(no_annotation(annotation.id));
     }
     Ok(())
 }
@@ -250,7 +267,7 @@ pub fn can_delete_annotation(actor: &AuthUser, annotation: &AnnotationRow) -> Re
 pub fn can_react(actor: &AuthUser, post: &PostRow, thread: &ThreadRow) -> Result<(), ApiError> {
     can_view_post(Some(actor), post, thread)?;
     if post.is_deleted() {
-        return Err(ApiError::not_found("no such post"));
+        return Err(no_post(post.id));
     }
     if post.user_id == actor.id {
         return Err(ApiError::forbidden(

@@ -34,10 +34,11 @@ impl RouteTable {
         RouteTable { routes }
     }
 
-    /// The methods allowed on `path`, empty when no route has that path.
+    /// The methods allowed on `path`, empty when no route has that path. A literal path wins
+    /// over a template it also fits (`/users/online` is not `/users/{username}`).
     pub fn allowed(&self, path: &str) -> Vec<String> {
         let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
-        let mut allowed: Vec<String> = self
+        let matching: Vec<&(Vec<Option<String>>, Vec<String>)> = self
             .routes
             .iter()
             .filter(|(segments, _)| {
@@ -47,11 +48,29 @@ impl RouteTable {
                         .zip(&parts)
                         .all(|(s, p)| s.as_deref().is_none_or(|s| s == *p) && !p.is_empty())
             })
+            .collect();
+        let literals =
+            |segments: &Vec<Option<String>>| segments.iter().filter(|s| s.is_some()).count();
+        let most_specific = matching.iter().map(|(s, _)| literals(s)).max().unwrap_or(0);
+        let mut allowed: Vec<String> = matching
+            .into_iter()
+            .filter(|(s, _)| literals(s) == most_specific)
             .flat_map(|(_, methods)| methods.iter().cloned())
             .collect();
         allowed.sort();
         allowed.dedup();
         allowed
+    }
+
+    /// The answer to a request whose path fitted a template but whose path parameter did not
+    /// parse (`PATCH /posts/latest` reaches `PATCH /posts/{post_id}`): 405 when a literal route
+    /// owns that path, else 404.
+    pub fn bad_path_parameter(&self, req: &HttpRequest, detail: String) -> HttpResponse {
+        let allowed = self.allowed(req.path());
+        if !allowed.is_empty() && !allowed.iter().any(|m| m == req.method().as_str()) {
+            return self.unmatched(req);
+        }
+        ApiError::new(ErrorKind::NotFound, detail).error_response()
     }
 
     /// The answer to a request no route matched.

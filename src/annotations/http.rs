@@ -457,15 +457,14 @@ fn visible_annotation(
     viewer: Option<&AuthUser>,
     id: i64,
 ) -> Result<(AnnotationRow, PostRow, ThreadRow), ApiError> {
-    let a = annotation_db::find(conn, id)?
-        .ok_or_else(|| ApiError::not_found(format!("no annotation has id {id}")))?;
-    let (post, thread) = post_and_thread(conn, a.post_id)?;
+    let a = annotation_db::find(conn, id)?.ok_or_else(|| policy::no_annotation(id))?;
+    let (post, thread) = post_and_thread(conn, a.post_id).map_err(|_| policy::no_annotation(id))?;
     policy::can_view_annotation(viewer, &a, &post, &thread)?;
     if let Some(parent) = a.parent_id {
         // a reply is visible only with its parent
-        let p = annotation_db::find(conn, parent)?
-            .ok_or_else(|| ApiError::not_found("no such annotation"))?;
-        policy::can_view_annotation(viewer, &p, &post, &thread)?;
+        let p = annotation_db::find(conn, parent)?.ok_or_else(|| policy::no_annotation(id))?;
+        policy::can_view_annotation(viewer, &p, &post, &thread)
+            .map_err(|_| policy::no_annotation(id))?;
     }
     Ok((a, post, thread))
 }
@@ -1070,8 +1069,18 @@ pub async fn post_citations(
                             } else {
                                 c.quoted_text.clone()
                             },
-                            prefix: c.quote_prefix.clone(),
-                            suffix: c.quote_suffix.clone(),
+                            // the context around the passage is the source's text: not shown
+                            // to those who may not read the (deleted) source
+                            prefix: if source_visible {
+                                c.quote_prefix.clone()
+                            } else {
+                                String::new()
+                            },
+                            suffix: if source_visible {
+                                c.quote_suffix.clone()
+                            } else {
+                                String::new()
+                            },
                             start,
                             end,
                             start_utf16,

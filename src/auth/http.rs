@@ -12,7 +12,9 @@ use crate::db::{now, DbConn};
 use crate::error::{ApiError, ErrorKind, Problem};
 use crate::extract::Json;
 use crate::users::db::{self as user_db, email_key, username_key, NewUser, User};
-use crate::users::http::{validate_email, validate_password, validate_username, Account};
+use crate::users::http::{
+    check_not_staff_title, validate_email, validate_password, validate_username, Account,
+};
 use crate::users::Role;
 use crate::AppState;
 
@@ -144,6 +146,7 @@ pub async fn register(
         .filter(|d| !d.is_empty());
     let mut v = crate::error::Validator::new();
     validate_username(&mut v, "username", &req.username);
+    check_not_staff_title(&mut v, "username", &req.username);
     validate_password(&mut v, "password", &req.password, &req.username);
     if let Some(email) = &email {
         validate_email(&mut v, "email", email);

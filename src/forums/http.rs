@@ -224,8 +224,11 @@ pub struct ThreadFieldList {
 pub struct CreateThreadField {
     /// 1 to 32 lowercase letters, digits or `_`, starting with a letter; unique in the forum.
     pub key: String,
+    #[schema(min_length = 1, max_length = 100)]
     pub label: String,
+    /// At most 500 characters.
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub description: Option<String>,
     pub field_type: FieldType,
     /// Required for `choice` fields (1 to 50 distinct values), refused for others.
@@ -244,7 +247,8 @@ pub struct CreateThreadField {
 pub struct UpdateThreadField {
     pub label: Option<String>,
     #[serde(default, deserialize_with = "crate::extract::double_option")]
-    #[schema(value_type = Option<String>)]
+    /// At most 500 characters; `null` removes it.
+    #[schema(value_type = Option<String>, max_length = 500)]
     pub description: Option<Option<String>>,
     pub options: Option<Vec<String>>,
     pub required: Option<bool>,
@@ -856,6 +860,19 @@ pub async fn list_fields(
     }))
 }
 
+/// The longest description of a thread field.
+const MAX_FIELD_DESCRIPTION: usize = 500;
+
+fn check_field_description(v: &mut Validator, description: Option<&str>) {
+    if let Some(d) = description {
+        v.check(
+            d.chars().count() <= MAX_FIELD_DESCRIPTION,
+            "description",
+            format!("must be at most {MAX_FIELD_DESCRIPTION} characters"),
+        );
+    }
+}
+
 fn check_options(v: &mut Validator, kind: FieldType, options: Option<&Vec<String>>) {
     match (kind, options) {
         (FieldType::Choice, Some(o)) => {
@@ -922,6 +939,7 @@ pub async fn create_field(
         "label",
         "must be 1 to 100 characters",
     );
+    check_field_description(&mut v, req.description.as_deref());
     check_options(&mut v, req.field_type, req.options.as_ref());
     v.finish()?;
     load_forum(&state, id).await?;
@@ -999,6 +1017,7 @@ pub async fn update_field(
                     req.options.as_ref(),
                 );
             }
+            check_field_description(&mut v, req.description.as_ref().and_then(|d| d.as_deref()));
             v.finish()?;
             Ok(forum_db::update_field(
                 conn,

@@ -226,13 +226,12 @@ pub fn build_posts(
 }
 
 fn thread_or_404(conn: &mut DbConn, id: i64) -> Result<ThreadRow, ApiError> {
-    thread_db::find(conn, id)?.ok_or_else(|| ApiError::not_found(format!("no thread has id {id}")))
+    thread_db::find(conn, id)?.ok_or_else(|| policy::no_thread(id))
 }
 
 /// A post and its thread, or 404.
 pub fn post_and_thread(conn: &mut DbConn, id: i64) -> Result<(PostRow, ThreadRow), ApiError> {
-    let post = post_db::find(conn, id)?
-        .ok_or_else(|| ApiError::not_found(format!("no post has id {id}")))?;
+    let post = post_db::find(conn, id)?.ok_or_else(|| policy::no_post(id))?;
     let thread = thread_or_404(conn, post.thread_id)?;
     Ok((post, thread))
 }

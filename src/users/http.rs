@@ -137,6 +137,56 @@ pub fn validate_username(v: &mut Validator, field: &str, username: &str) {
         field,
         "must be 3 to 32 characters of letters, digits, '_', '.' or '-'",
     );
+    v.check(
+        !ok || !ROUTE_WORDS.contains(&username.to_ascii_lowercase().as_str()),
+        field,
+        "is reserved: the API uses this word in its paths",
+    );
+}
+
+/// Words of paths where a username could stand (`/users/online` must stay the list of members
+/// online): no account may be named so.
+pub const ROUTE_WORDS: &[&str] = &[
+    "online",
+    "latest",
+    "unread",
+    "me",
+    "new",
+    "search",
+    "directory",
+    "all",
+    "watched",
+    "bookmarks",
+    "notifications",
+    "avatar",
+    "api",
+    "docs",
+];
+
+/// Names a member may not give themselves at registration (an admin may, on the command line):
+/// titles that would mislead other members.
+pub const STAFF_TITLES: &[&str] = &[
+    "admin",
+    "administrator",
+    "moderator",
+    "mod",
+    "staff",
+    "system",
+    "gloss",
+    "root",
+    "null",
+    "undefined",
+    "anonymous",
+    "guest",
+];
+
+/// Records an error unless the name is free for self-registration.
+pub fn check_not_staff_title(v: &mut Validator, field: &str, username: &str) {
+    v.check(
+        !STAFF_TITLES.contains(&username.to_ascii_lowercase().as_str()),
+        field,
+        "is reserved for the forum's staff",
+    );
 }
 
 /// Records a password error unless it is 10 to 1024 characters and not the username.

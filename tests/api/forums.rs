@@ -106,7 +106,7 @@ db_test!(only_admins_manage_forums, |app| {
     let member = app.register("member").await;
     let moderator = app
         .promote(
-            &app.register("moderator").await,
+            &app.register("mikhail").await,
             gloss::users::Role::Moderator,
         )
         .await;

@@ -9,6 +9,7 @@ mod counters;
 mod crowd;
 mod errors;
 mod forums;
+mod hardening;
 mod hostile;
 mod limits;
 mod openapi;
