@@ -302,6 +302,7 @@ diesel::table! {
         dedupe_key -> Text,
         created_at -> Timestamp,
         read_at -> Nullable<Timestamp>,
+        count -> BigInt,
     }
 }
 

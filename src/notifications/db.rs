@@ -37,6 +37,8 @@ pub struct NotificationRow {
     pub dedupe_key: String,
     pub created_at: NaiveDateTime,
     pub read_at: Option<NaiveDateTime>,
+    /// How many events this notification stands for (coalesced while unread).
+    pub count: i64,
 }
 
 /// What happened, for whom to be told.
@@ -56,8 +58,44 @@ struct Inserted {
     id: i64,
 }
 
+/// Kinds that coalesce: while a recipient has an unread one about a post, another event of the
+/// kind on that post adds to its `count` (and names the latest actor) instead of a new row.
+const COALESCING: &[&str] = &[kind::ANNOTATION, kind::REACTION];
+
+/// Adds `event` to the recipient's unread notification of the same kind on the same post, if
+/// there is one; its id, when there was.
+fn coalesce(
+    conn: &mut DbConn,
+    recipient: i64,
+    event: &Event,
+    t: NaiveDateTime,
+) -> QueryResult<Option<i64>> {
+    let Some(post_id) = event.post_id else {
+        return Ok(None);
+    };
+    if !COALESCING.contains(&event.kind) {
+        return Ok(None);
+    }
+    let sql = dialect_sql(
+        conn,
+        "UPDATE notifications SET count = count + 1, actor_id = $3, annotation_id = $4, created_at = $5 \
+         WHERE id = (SELECT id FROM notifications WHERE user_id = $1 AND kind = $2 AND post_id = $6 \
+         AND read_at IS NULL ORDER BY id DESC LIMIT 1) RETURNING id",
+    );
+    let updated: Vec<Inserted> = diesel::sql_query(sql)
+        .bind::<BigInt, _>(recipient)
+        .bind::<Text, _>(event.kind)
+        .bind::<Nullable<BigInt>, _>(Some(event.actor_id))
+        .bind::<Nullable<BigInt>, _>(event.annotation_id)
+        .bind::<Timestamp, _>(t)
+        .bind::<BigInt, _>(post_id)
+        .get_results(conn)?;
+    Ok(updated.first().map(|r| r.id))
+}
+
 /// Tells `recipients` about `event`, skipping the actor and anyone already told about the same
-/// event; each notification also goes to the recipient's live stream.
+/// event; each notification also goes to the recipient's live stream. Annotations and reactions
+/// on one post coalesce into one unread notification per recipient.
 pub fn notify(conn: &mut DbConn, recipients: &[i64], event: &Event) -> QueryResult<usize> {
     let sql = dialect_sql(
         conn,
@@ -72,6 +110,15 @@ pub fn notify(conn: &mut DbConn, recipients: &[i64], event: &Event) -> QueryResu
             continue;
         }
         seen.push(r);
+        if let Some(id) = coalesce(conn, r, event, t)? {
+            sent += 1;
+            let data = serde_json::json!({
+                "id": id, "kind": event.kind, "actor_id": event.actor_id, "thread_id": event.thread_id,
+                "post_id": event.post_id, "annotation_id": event.annotation_id,
+            });
+            stream_db::push(conn, r, "notification", &data)?;
+            continue;
+        }
         let inserted: Vec<Inserted> = diesel::sql_query(&sql)
             .bind::<BigInt, _>(r)
             .bind::<Text, _>(event.kind)

@@ -32,6 +32,11 @@ pub struct Notification {
     pub annotation_id: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub read: bool,
+    /// How many events this notification stands for: annotations and reactions on one post
+    /// coalesce into one unread notification (`actor` and `annotation_id` are the latest), so
+    /// 300 annotations on a post are one notification with count 300.
+    #[schema(minimum = 1, example = 1)]
+    pub count: i64,
 }
 
 /// How many notifications are unread.
@@ -90,6 +95,7 @@ pub async fn list(
                     annotation_id: n.annotation_id,
                     created_at: utc(n.created_at),
                     read: n.read_at.is_some(),
+                    count: n.count,
                 })
                 .collect();
             Ok(CursorPage { items, next_cursor })

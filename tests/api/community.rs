@@ -492,3 +492,62 @@ db_test!(new_annotations_on_read_posts_are_news, |app| {
         false
     );
 });
+
+db_test!(
+    annotations_on_one_post_coalesce_into_one_notification_while_unread,
+    |app| {
+        let sc = scene(&app).await;
+        let third = app.register("mikhail").await;
+        for i in 0..30 {
+            let who = if i % 2 == 0 { &sc.lin } else { &third };
+            let r = app
+                .post(
+                    &format!("/api/v1/posts/{}/annotations", sc.post_id),
+                    Some(&who.token),
+                    json!({"motivation": "commenting", "body": format!("note {i}"), "selector": {"exact": "first post"}}),
+                )
+                .await;
+            assert_eq!(r.status, 201, "{}", r.text);
+        }
+        app.put(
+            &format!("/api/v1/posts/{}/reactions/like", sc.post_id),
+            Some(&sc.lin.token),
+        )
+        .await;
+        app.put(
+            &format!("/api/v1/posts/{}/reactions/like", sc.post_id),
+            Some(&third.token),
+        )
+        .await;
+        let n = notifications(&app, &sc.saif).await;
+        assert_eq!(kinds(&n), vec!["reaction", "annotation"], "{n:?}");
+        assert_eq!(n[1]["count"], 30);
+        assert_eq!(n[1]["actor"]["username"], "mikhail", "the latest actor");
+        assert_eq!(n[0]["count"], 2);
+        assert_eq!(
+            app.get("/api/v1/notifications/unread-count", Some(&sc.saif.token))
+                .await
+                .body["unread"],
+            2
+        );
+        // once read, the next annotation starts a new notification
+        app.post(
+            "/api/v1/notifications/read-all",
+            Some(&sc.saif.token),
+            json!({}),
+        )
+        .await;
+        app.post(
+            &format!("/api/v1/posts/{}/annotations", sc.post_id),
+            Some(&sc.lin.token),
+            json!({"motivation": "highlighting", "selector": {"exact": "first post"}}),
+        )
+        .await;
+        let n = notifications(&app, &sc.saif).await;
+        assert_eq!(n.len(), 3);
+        assert_eq!(
+            (n[0]["count"].as_i64(), n[0]["read"].as_bool()),
+            (Some(1), Some(false))
+        );
+    }
+);
