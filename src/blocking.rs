@@ -5,18 +5,28 @@ use actix_web::web;
 
 use crate::error::ApiError;
 use crate::text::{self, Rendered};
+use crate::AppState;
 
-/// Renders Markdown off the async workers.
-pub async fn render(markdown: String) -> Result<Rendered, ApiError> {
-    web::block(move || text::render(&markdown))
-        .await
-        .map_err(|e| ApiError::internal(format!("rendering failed: {e}")))
+/// Renders Markdown off the async workers (its time goes to the metrics).
+pub async fn render(state: &AppState, markdown: String) -> Result<Rendered, ApiError> {
+    let (rendered, seconds) = web::block(move || {
+        let started = std::time::Instant::now();
+        let r = text::render(&markdown);
+        (r, started.elapsed().as_secs_f64())
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("rendering failed: {e}")))?;
+    state.metrics.rendered(seconds);
+    Ok(rendered)
 }
 
 /// Renders Markdown that may be absent, off the async workers.
-pub async fn render_opt(markdown: Option<String>) -> Result<Option<Rendered>, ApiError> {
+pub async fn render_opt(
+    state: &AppState,
+    markdown: Option<String>,
+) -> Result<Option<Rendered>, ApiError> {
     match markdown {
-        Some(m) => render(m).await.map(Some),
+        Some(m) => render(state, m).await.map(Some),
         None => Ok(None),
     }
 }

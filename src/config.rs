@@ -44,6 +44,8 @@ pub struct Config {
     /// `GLOSS_TRUST_PROXY`: take the client address from `Forwarded` / `X-Forwarded-For` (only
     /// behind a proxy that sets them).
     pub trust_proxy: bool,
+    /// `GLOSS_METRICS_TOKEN`: the bearer token `GET /metrics` needs; without one, no metrics.
+    pub metrics_token: Option<String>,
     /// `GLOSS_BODY_LIMIT`: the largest request body in bytes.
     pub body_limit: usize,
     /// `GLOSS_CORS_ORIGINS`: comma-separated origins allowed to call the API from a browser.
@@ -78,6 +80,7 @@ impl Default for Config {
             rate_failed_login_window: Duration::from_secs(15 * 60),
             rate_writes_per_minute: 120,
             trust_proxy: false,
+            metrics_token: None,
             body_limit: 256 * 1024,
             cors_origins: Vec::new(),
             workers: None,
@@ -174,6 +177,7 @@ impl Config {
                 get("GLOSS_RATE_WRITES_PER_MINUTE"),
                 d.rate_writes_per_minute,
             )?,
+            metrics_token: get("GLOSS_METRICS_TOKEN"),
             trust_proxy: match get("GLOSS_TRUST_PROXY").as_deref().map(str::trim) {
                 None | Some("0" | "false" | "no") => false,
                 Some("1" | "true" | "yes") => true,

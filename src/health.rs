@@ -61,5 +61,7 @@ pub async fn ready(state: web::Data<AppState>) -> Result<web::Json<Health>, ApiE
 
 /// The routes of this module.
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(live).service(ready);
+    cfg.service(live)
+        .service(ready)
+        .service(crate::metrics::metrics);
 }

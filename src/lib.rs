@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod forums;
 pub mod health;
+pub mod metrics;
 pub mod middleware;
 pub mod notifications;
 pub mod openapi;
@@ -58,6 +59,8 @@ pub struct AppState {
     pub hub: Arc<stream::Hub>,
     /// Rate limits.
     pub limits: Arc<ratelimit::Limits>,
+    /// Prometheus metrics of this process.
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 /// The settings key under which a generated JWT secret is kept.
@@ -112,6 +115,7 @@ impl AppState {
         let hub = stream::Hub::new(&config.database_url);
         Ok(AppState {
             limits: Arc::new(ratelimit::Limits::new(&config)),
+            metrics: Arc::new(metrics::Metrics::new()),
             config: Arc::new(config),
             db: database,
             tokens: Arc::new(tokens),

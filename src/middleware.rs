@@ -60,6 +60,26 @@ pub async fn request_context<B: MessageBody>(
         res.headers_mut().insert(REQUEST_ID, value);
     }
     secure_headers(&path, authenticated, res.headers_mut());
+    if let Some(state) = res
+        .request()
+        .app_data::<actix_web::web::Data<crate::AppState>>()
+    {
+        // the route template, never the raw path: a bounded set of label values
+        let route = res
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".into());
+        let status = res.status().as_u16();
+        state.metrics.request(
+            res.request().method().as_str(),
+            &route,
+            status,
+            started.elapsed().as_secs_f64(),
+        );
+        if status == 429 {
+            state.metrics.rate_limited(&route);
+        }
+    }
     span.in_scope(|| {
         tracing::info!(
             status = res.status().as_u16(),

@@ -529,7 +529,7 @@ pub async fn create_annotation(
     }
     v.finish()?;
     let body_md = req.body.clone().filter(|b| !b.trim().is_empty());
-    let rendered = crate::blocking::render_opt(body_md.clone()).await?;
+    let rendered = crate::blocking::render_opt(&state, body_md.clone()).await?;
     let created = state
         .db
         .run(move |conn| {
@@ -816,7 +816,7 @@ pub async fn create_reply(
     let mut v = Validator::new();
     check_body(&mut v, Some(&req.body), Motivation::Replying);
     v.finish()?;
-    let rendered = crate::blocking::render(req.body.clone()).await?;
+    let rendered = crate::blocking::render(&state, req.body.clone()).await?;
     let reply = state
         .db
         .run(move |conn| {

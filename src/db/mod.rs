@@ -7,6 +7,8 @@ pub mod schema;
 pub mod settings;
 mod tx;
 
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web;
@@ -50,6 +52,7 @@ pub fn build_pool(
         pool,
         queries,
         deadline: Duration::from_secs(30),
+        waiting: Arc::new(AtomicI64::new(0)),
     })
 }
 
@@ -65,6 +68,7 @@ pub struct Db {
     pool: DbPool,
     queries: QueryCounter,
     deadline: Duration,
+    waiting: Arc<AtomicI64>,
 }
 
 impl Db {
@@ -73,6 +77,11 @@ impl Db {
     pub fn with_deadline(mut self, deadline: Duration) -> Self {
         self.deadline = deadline;
         self
+    }
+
+    /// Pieces of work waiting for a pooled connection right now.
+    pub fn waiting(&self) -> i64 {
+        self.waiting.load(Ordering::Relaxed)
     }
 
     /// Queries run through this pool so far.
@@ -93,10 +102,12 @@ impl Db {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
+        let waiting = self.waiting.clone();
         let work = web::block(move || {
-            let mut conn = pool
-                .get()
-                .map_err(|e| ApiError::unavailable(e.to_string()))?;
+            waiting.fetch_add(1, Ordering::Relaxed);
+            let conn = pool.get();
+            waiting.fetch_sub(1, Ordering::Relaxed);
+            let mut conn = conn.map_err(|e| ApiError::unavailable(e.to_string()))?;
             f(&mut conn)
         });
         // The deadline answers the client; the work itself ends by the statement timeout.

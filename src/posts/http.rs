@@ -302,7 +302,7 @@ pub async fn create_post(
     let mut v = Validator::new();
     validate_body(&mut v, "body", &req.body);
     v.finish()?;
-    let rendered = crate::blocking::render(req.body.clone()).await?;
+    let rendered = crate::blocking::render(&state, req.body.clone()).await?;
     let post = state
         .db
         .run(move |conn| {
@@ -413,7 +413,7 @@ pub async fn edit_post(
     let mut v = Validator::new();
     validate_body(&mut v, "body", &req.body);
     v.finish()?;
-    let rendered = crate::blocking::render(req.body.clone()).await?;
+    let rendered = crate::blocking::render(&state, req.body.clone()).await?;
     let post = state
         .db
         .run(move |conn| {

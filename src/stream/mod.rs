@@ -47,6 +47,11 @@ impl Hub {
         self.tx.subscribe()
     }
 
+    /// How many live streams this process holds open.
+    pub fn clients(&self) -> usize {
+        self.tx.receiver_count()
+    }
+
     /// Called after a write that may have made events. On SQLite it wakes every stream of this
     /// process (each then reads only its own new events); on PostgreSQL the listener does it.
     pub fn after_write(&self) {

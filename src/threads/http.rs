@@ -333,7 +333,7 @@ pub async fn create_thread(
     check_title(&mut v, &req.title);
     validate_body(&mut v, "body", &req.body);
     v.finish()?;
-    let rendered = crate::blocking::render(req.body.clone()).await?;
+    let rendered = crate::blocking::render(&state, req.body.clone()).await?;
     let created = state
         .db
         .run(move |conn| {

@@ -12,6 +12,7 @@ mod forums;
 mod hardening;
 mod hostile;
 mod limits;
+mod metrics;
 mod openapi;
 mod operations;
 mod permissions;
