@@ -157,6 +157,8 @@ pub struct ApiError {
     transient: bool,
     /// For 429: (the limit, seconds until a retry may succeed).
     rate_limit: Option<(u64, u64)>,
+    /// The database connection died under this request: it must not go back to the pool.
+    connection_lost: bool,
 }
 
 impl std::fmt::Display for ApiError {
@@ -175,6 +177,7 @@ impl ApiError {
             cause: None,
             transient: false,
             rate_limit: None,
+            connection_lost: false,
         }
     }
 
@@ -238,6 +241,12 @@ impl ApiError {
             rate_limit: Some((limit, retry_after)),
             ..ApiError::new(ErrorKind::RateLimited, detail)
         }
+    }
+
+    /// True when the database connection died under this request (it is then dropped from the
+    /// pool, so the next request gets a fresh one).
+    pub fn connection_lost(&self) -> bool {
+        self.connection_lost
     }
 
     /// 500; the cause is logged with the request id, never sent.
@@ -317,11 +326,15 @@ impl From<diesel::result::Error> for ApiError {
                 ApiError::unavailable(info.message().to_string())
             }
             // The database is gone or overloaded: the client should come back, not report a bug.
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, ref info) => {
-                ApiError::unavailable(info.message().to_string())
-            }
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, ref info) => ApiError {
+                connection_lost: true,
+                ..ApiError::unavailable(info.message().to_string())
+            },
             Error::DatabaseError(_, ref info) if is_unavailable_message(info.message()) => {
-                ApiError::unavailable(info.message().to_string())
+                ApiError {
+                    connection_lost: is_connection_lost_message(info.message()),
+                    ..ApiError::unavailable(info.message().to_string())
+                }
             }
             Error::BrokenTransactionManager => {
                 ApiError::unavailable("the connection's transaction state broke".to_string())
@@ -331,26 +344,35 @@ impl From<diesel::result::Error> for ApiError {
     }
 }
 
+/// Messages that mean the connection itself is gone (the server restarted or ended it).
+const CONNECTION_LOST_SIGNS: &[&str] = &[
+    "terminating connection",
+    "server closed the connection",
+    "no connection to the server",
+    "could not receive data",
+    "could not send data",
+    "SSL connection has been closed",
+    "connection refused",
+    "could not connect",
+];
+
 /// Database messages that mean "not now" rather than "wrong": SQLite's busy timeout ran out;
-/// PostgreSQL's statement timeout fired, it is shutting down or restarting, or the connection died.
+/// PostgreSQL's statement or lock timeout fired, it is starting or shutting down, it has too many
+/// clients, or the connection died.
 fn is_unavailable_message(m: &str) -> bool {
-    const SIGNS: &[&str] = &[
+    const BUSY_SIGNS: &[&str] = &[
         "database is locked",
         "database is busy",
         "canceling statement due to statement timeout",
         "canceling statement due to lock timeout",
-        "terminating connection",
-        "server closed the connection",
         "the database system is",
-        "no connection to the server",
-        "connection refused",
-        "could not connect",
-        "could not receive data",
-        "could not send data",
-        "SSL connection has been closed",
         "too many clients",
     ];
-    SIGNS.iter().any(|s| m.contains(s))
+    BUSY_SIGNS.iter().any(|s| m.contains(s)) || is_connection_lost_message(m)
+}
+
+fn is_connection_lost_message(m: &str) -> bool {
+    CONNECTION_LOST_SIGNS.iter().any(|s| m.contains(s))
 }
 
 /// The field a unique index guards, by its name on PostgreSQL (`users_email_key_key`) or in

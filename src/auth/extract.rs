@@ -80,9 +80,16 @@ fn authenticate(
         if writes {
             state.limits.check_write(id)?;
         }
+        let st = state.clone();
         let user = state
             .db
-            .run(move |conn| Ok(user_db::find(conn, id)?))
+            .run(move |conn| {
+                if writes {
+                    // shared with the other processes on PostgreSQL, in the same round of work
+                    st.limits.check_write_shared(conn, id)?;
+                }
+                Ok(user_db::find(conn, id)?)
+            })
             .await?;
         let user = user.ok_or_else(|| {
             ApiError::new(ErrorKind::InvalidToken, "the account no longer exists")

@@ -108,7 +108,19 @@ impl Db {
             let conn = pool.get();
             waiting.fetch_sub(1, Ordering::Relaxed);
             let mut conn = conn.map_err(|e| ApiError::unavailable(e.to_string()))?;
-            f(&mut conn)
+            let result = f(&mut conn);
+            if let Err(e) = &result {
+                if e.connection_lost() {
+                    // a dead connection must not serve the next request: marked broken, the
+                    // pool drops it and opens a fresh one
+                    use diesel::connection::{Connection, TransactionManager};
+                    <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(
+                        &mut conn,
+                    )
+                    .set_in_error();
+                }
+            }
+            result
         });
         // The deadline answers the client; the work itself ends by the statement timeout.
         match actix_web::rt::time::timeout(self.deadline, work).await {

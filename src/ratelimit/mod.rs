@@ -80,6 +80,28 @@ impl Limits {
         })
     }
 
+    /// On PostgreSQL, where several processes may serve one forum, also counts the write in the
+    /// database (one fixed window a minute per member), so the limit holds across processes. On
+    /// SQLite there is one process and the in-memory count is the whole truth.
+    pub fn check_write_shared(&self, conn: &mut DbConn, member: i64) -> Result<(), ApiError> {
+        if self.writes_per_minute == 0 || !matches!(conn, DbConn::Pg(_)) {
+            return Ok(());
+        }
+        let c = db::hit(conn, &format!("write:{member}"), 60)?;
+        if c.count > self.writes_per_minute as i64 {
+            let retry = retry_after(c.window_start, 60);
+            return Err(ApiError::rate_limited(
+                self.writes_per_minute as u64,
+                retry,
+                format!(
+                    "at most {} writes a minute; retry in {retry} s",
+                    self.writes_per_minute
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Forgets members who have not written lately (bounded memory).
     pub fn prune(&self) {
         if let Some(limiter) = &self.writes {

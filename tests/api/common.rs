@@ -64,6 +64,19 @@ impl Drop for TestDb {
     }
 }
 
+impl TestDb {
+    /// Ends every server connection to this PostgreSQL database, as a restart of the server would.
+    pub fn terminate_connections(&self) {
+        let (admin, name) = self.pg.as_ref().expect("a PostgreSQL test database");
+        let mut conn = PgConnection::establish(admin).unwrap();
+        diesel::sql_query(format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+        ))
+        .execute(&mut conn)
+        .unwrap();
+    }
+}
+
 /// The PostgreSQL server tests use, or why PostgreSQL cases are skipped.
 pub fn postgres_admin_url() -> Option<String> {
     match std::env::var("GLOSS_TEST_POSTGRES_URL") {

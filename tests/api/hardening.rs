@@ -211,3 +211,36 @@ db_test!(responses_carry_security_and_cache_headers, |app| {
         "{csp}"
     );
 });
+
+/// PostgreSQL only: its server can end connections under a running Gloss (a restart, a failover).
+#[actix_web::test]
+async fn a_lost_database_connection_is_a_503_and_the_server_recovers() {
+    let Some(app) = crate::common::TestApp::postgres().await else {
+        return;
+    };
+    let saif = app.register("saif").await;
+    assert_eq!(app.get("/health/ready", None).await.status, 200);
+    app.db.terminate_connections();
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        let r = app.get("/api/v1/me", Some(&saif.token)).await;
+        if r.status == 503 {
+            r.assert_problem(503, "service_unavailable");
+            assert!(r.header("retry-after").is_some());
+        }
+        statuses.push(r.status);
+    }
+    assert_eq!(
+        statuses[0], 503,
+        "the first request on a dead connection: {statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 503),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses[statuses.len() - 3..].iter().all(|s| *s == 200),
+        "no recovery: {statuses:?}"
+    );
+    assert_eq!(app.get("/health/ready", None).await.status, 200);
+}

@@ -162,3 +162,39 @@ db_test!(failed_logins_are_counted_across_two_processes, |app| {
     assert_eq!(login(b.port, "198.51.100.77", PASSWORD), 429);
     assert_eq!(login(b.port, "203.0.113.5", PASSWORD), 200);
 });
+
+db_test!(
+    write_limits_hold_across_two_processes_on_postgresql,
+    |app| {
+        let s = app.forum().await;
+        let saif = app.register("saif").await;
+        let (t, _) = app.thread(&saif, s.forum_id, "Two doors").await;
+        let env = [("GLOSS_RATE_WRITES_PER_MINUTE", "6")];
+        let a = Server::start_with(&app.db.url, &env);
+        let b = Server::start_with(&app.db.url, &env);
+        let auth = format!("Authorization: Bearer {}\r\n", saif.token);
+        let mut statuses = Vec::new();
+        for i in 0..8 {
+            let port = if i % 2 == 0 { a.port } else { b.port };
+            let body: Value = json!({"body": format!("reply {i}")});
+            statuses.push(
+                http_with(
+                    port,
+                    "POST",
+                    &format!("/api/v1/threads/{t}/posts"),
+                    &auth,
+                    Some(body),
+                )
+                .unwrap()
+                .0,
+            );
+        }
+        if app.db.url.starts_with("postgres") {
+            // counted together: 6 in all, whichever process took them
+            assert_eq!(statuses, vec![201, 201, 201, 201, 201, 201, 429, 429]);
+        } else {
+            // SQLite is one process's database: each process counts its own (4 each, under 6)
+            assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
+        }
+    }
+);
