@@ -238,9 +238,11 @@ pub async fn create_field(
     match (req.field_type, &req.options) {
         (ProfileFieldType::Choice, Some(o)) => {
             v.check(
-                (1..=100).contains(&o.len()),
+                (1..=100).contains(&o.len())
+                    && o.iter()
+                        .all(|s| (1..=100).contains(&s.trim().chars().count())),
                 "options",
-                "must be 1 to 100 values",
+                "must be 1 to 100 values of 1 to 100 characters",
             );
         }
         (ProfileFieldType::Choice, None) => {

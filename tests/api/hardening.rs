@@ -244,3 +244,16 @@ async fn a_lost_database_connection_is_a_503_and_the_server_recovers() {
     );
     assert_eq!(app.get("/health/ready", None).await.status, 200);
 }
+
+db_test!(profile_field_options_have_a_maximum_length, |app| {
+    let admin = app.admin("ada").await;
+    let r = app
+        .post(
+            "/api/v1/profile-fields",
+            Some(&admin.token),
+            json!({"key": "nation", "label": "Nation", "field_type": "choice", "options": ["ok", "x".repeat(100_000)]}),
+        )
+        .await;
+    r.assert_problem(422, "validation_failed");
+    assert_eq!(r.error_fields(), vec!["options".to_string()]);
+});
