@@ -107,10 +107,13 @@ impl Visibility {
 #[schema(example = json!({"exact": "strengthen mutual support", "prefix": "should “", "suffix": "”"}))]
 pub struct SelectorInput {
     /// The passage, verbatim.
+    #[schema(max_length = 50000)]
     pub exact: Option<String>,
-    /// Text right before it (up to 32 characters); tells repeated passages apart.
+    /// Text right before it (up to 32 characters are used); tells repeated passages apart.
+    #[schema(max_length = 1000)]
     pub prefix: Option<String>,
-    /// Text right after it (up to 32 characters).
+    /// Text right after it (up to 32 characters are used).
+    #[schema(max_length = 1000)]
     pub suffix: Option<String>,
     /// Start, in code points.
     pub start: Option<u64>,
@@ -208,6 +211,7 @@ pub struct CreateAnnotation {
     pub motivation: Motivation,
     /// Markdown, up to 10,000 characters; optional for highlighting, bookmarking, tagging and classifying.
     #[serde(default)]
+    #[schema(max_length = 10000)]
     pub body: Option<String>,
     /// Up to 10 tags of 1 to 50 characters.
     #[serde(default)]
@@ -224,6 +228,7 @@ pub struct CreateAnnotation {
 #[schema(example = json!({"body": "On reflection, this commits to nothing.", "visibility": "private"}))]
 pub struct UpdateAnnotation {
     pub motivation: Option<Motivation>,
+    #[schema(max_length = 10000)]
     pub body: Option<String>,
     pub tags: Option<Vec<String>>,
     pub visibility: Option<Visibility>,
@@ -235,6 +240,7 @@ pub struct UpdateAnnotation {
 #[schema(example = json!({"body": "Agreed, and note the timing."}))]
 pub struct CreateReply {
     /// Markdown, 1 to 10,000 characters.
+    #[schema(max_length = 10000)]
     pub body: String,
 }
 
@@ -286,6 +292,18 @@ fn selector_error(e: AnchorError) -> ApiError {
 /// Checks a client's selector against a post's text and completes it (both selectors, context
 /// recomputed from the text). Errors name `selector.<field>`.
 pub fn selector_from_input(text: &str, input: &SelectorInput) -> Result<Selector, ApiError> {
+    for (field, value, max) in [
+        ("exact", &input.exact, 50_000),
+        ("prefix", &input.prefix, 1_000),
+        ("suffix", &input.suffix, 1_000),
+    ] {
+        if value.as_ref().is_some_and(|v| v.chars().count() > max) {
+            return Err(ApiError::invalid_field(
+                format!("selector.{field}"),
+                format!("must be at most {max} characters"),
+            ));
+        }
+    }
     let from_utf16 = |v: Option<u64>, field: &str| -> Result<Option<usize>, ApiError> {
         match v {
             None => Ok(None),

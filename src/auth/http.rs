@@ -24,14 +24,18 @@ use crate::AppState;
 #[schema(example = json!({"username": "saif", "password": "a long secret phrase", "email": "saif@example.org", "display_name": "Saif"}))]
 pub struct RegisterRequest {
     /// 3 to 32 characters: ASCII letters, digits, `_`, `.` or `-`; unique without regard to case.
+    #[schema(max_length = 32)]
     pub username: String,
     /// At least 10 characters (at most 1024), not equal to the username.
+    #[schema(max_length = 1024)]
     pub password: String,
     /// Optional; unique when given.
     #[serde(default)]
+    #[schema(max_length = 254)]
     pub email: Option<String>,
     /// Optional name shown instead of the username (at most 64 characters).
     #[serde(default)]
+    #[schema(max_length = 64)]
     pub display_name: Option<String>,
 }
 
@@ -41,8 +45,10 @@ pub struct RegisterRequest {
 #[schema(example = json!({"login": "saif", "password": "a long secret phrase"}))]
 pub struct LoginRequest {
     /// Username or email.
+    #[schema(max_length = 254)]
     pub login: String,
     /// Password.
+    #[schema(max_length = 1024)]
     pub password: String,
 }
 
@@ -52,6 +58,7 @@ pub struct LoginRequest {
 #[schema(example = json!({"refresh_token": "grt_9Yc3k0ZxQ1u2v3w4x5y6z7A8B9C0D1E2F3G4H5I6J7K"}))]
 pub struct RefreshRequest {
     /// The refresh token from the last login or refresh.
+    #[schema(max_length = 256)]
     pub refresh_token: String,
 }
 
@@ -329,6 +336,12 @@ pub async fn refresh(
     http: HttpRequest,
     body: Json<RefreshRequest>,
 ) -> Result<web::Json<TokenResponse>, ApiError> {
+    if body.0.refresh_token.len() > 256 {
+        return Err(ApiError::invalid_field(
+            "refresh_token",
+            "must be at most 256 characters",
+        ));
+    }
     let hash = hash_refresh_token(&body.0.refresh_token);
     let address = state.limits.client_address(&http);
     let st = state.clone();
@@ -385,6 +398,12 @@ pub async fn logout(
     state: web::Data<AppState>,
     body: Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    if body.0.refresh_token.len() > 256 {
+        return Err(ApiError::invalid_field(
+            "refresh_token",
+            "must be at most 256 characters",
+        ));
+    }
     let hash = hash_refresh_token(&body.0.refresh_token);
     state
         .db

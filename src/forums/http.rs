@@ -103,11 +103,14 @@ pub struct CreateForum {
     #[serde(default)]
     pub parent_id: Option<i64>,
     /// 1 to 100 characters.
+    #[schema(max_length = 100)]
     pub title: String,
     /// Lowercase letters, digits and `-`; made from the title when absent. Unique.
     #[serde(default)]
+    #[schema(max_length = 64)]
     pub slug: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
     /// Order among siblings; defaults to 0.
     #[serde(default)]
@@ -123,10 +126,12 @@ pub struct UpdateForum {
     #[serde(default, deserialize_with = "crate::extract::double_option")]
     #[schema(value_type = Option<i64>)]
     pub parent_id: Option<Option<i64>>,
+    #[schema(max_length = 100)]
     pub title: Option<String>,
+    #[schema(max_length = 64)]
     pub slug: Option<String>,
     #[serde(default, deserialize_with = "crate::extract::double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2000)]
     pub description: Option<Option<String>>,
     pub position: Option<i32>,
 }
@@ -173,6 +178,7 @@ pub struct PrefixList {
 #[schema(example = json!({"label": "🇨🇳", "position": 0}))]
 pub struct PrefixInput {
     /// 1 to 32 characters; emoji welcome.
+    #[schema(max_length = 32)]
     pub label: Option<String>,
     pub position: Option<i32>,
 }
@@ -223,6 +229,7 @@ pub struct ThreadFieldList {
 #[schema(example = json!({"key": "date_of_event", "label": "Date of Event", "field_type": "date", "required": true}))]
 pub struct CreateThreadField {
     /// 1 to 32 lowercase letters, digits or `_`, starting with a letter; unique in the forum.
+    #[schema(max_length = 32)]
     pub key: String,
     #[schema(min_length = 1, max_length = 100)]
     pub label: String,
@@ -245,6 +252,7 @@ pub struct CreateThreadField {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"label": "Date of the event", "required": false}))]
 pub struct UpdateThreadField {
+    #[schema(max_length = 100)]
     pub label: Option<String>,
     #[serde(default, deserialize_with = "crate::extract::double_option")]
     /// At most 500 characters; `null` removes it.

@@ -84,7 +84,9 @@ pub struct ProfileFieldList {
 #[schema(example = json!({"key": "residence", "label": "Residence", "field_type": "country"}))]
 pub struct CreateProfileField {
     /// 1 to 32 lowercase letters, digits or `_`, starting with a letter; unique.
+    #[schema(max_length = 32)]
     pub key: String,
+    #[schema(max_length = 50)]
     pub label: String,
     pub field_type: ProfileFieldType,
     /// Required for `choice` fields, refused for others.
@@ -128,8 +130,10 @@ pub struct GroupList {
 #[schema(example = json!({"name": "Axis Group", "badge": "Axis Group"}))]
 pub struct CreateGroup {
     /// 1 to 50 characters; unique.
+    #[schema(max_length = 50)]
     pub name: String,
     /// 1 to 32 characters.
+    #[schema(max_length = 32)]
     pub badge: String,
     #[serde(default)]
     pub position: Option<i32>,
@@ -142,6 +146,7 @@ pub struct CreateGroup {
 pub struct Rank {
     /// The message count from which the title applies.
     pub min_messages: i64,
+    #[schema(max_length = 50)]
     pub title: String,
 }
 

@@ -53,10 +53,13 @@ pub struct ReactionKindList {
 #[schema(example = json!({"key": "insightful", "label": "Insightful", "emoji": "💡"}))]
 pub struct CreateReactionKind {
     /// 1 to 32 lowercase letters, digits or `_`; unique.
+    #[schema(max_length = 32)]
     pub key: String,
     /// 1 to 50 characters.
+    #[schema(max_length = 50)]
     pub label: String,
     /// 1 to 16 characters.
+    #[schema(max_length = 16)]
     pub emoji: String,
     #[serde(default)]
     pub position: Option<i32>,

@@ -109,8 +109,10 @@ pub struct ThreadWithPost {
     "prefix_id": 1, "fields": {"date_of_event": "2025-07-16"}}))]
 pub struct CreateThread {
     /// 1 to 200 characters.
+    #[schema(max_length = 200)]
     pub title: String,
     /// The first post, in Markdown (1 to 50,000 characters).
+    #[schema(max_length = 50000)]
     pub body: String,
     /// One of the forum's prefixes.
     #[serde(default)]
@@ -129,6 +131,7 @@ pub struct CreateThread {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"title": "China-Russia strategic partnership"}))]
 pub struct UpdateThread {
+    #[schema(max_length = 200)]
     pub title: Option<String>,
     /// `null` removes the prefix.
     #[serde(default, deserialize_with = "crate::extract::double_option")]

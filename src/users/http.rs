@@ -83,19 +83,19 @@ pub struct UserProfile {
 pub struct UpdateMe {
     /// At most 64 characters; `null` clears it.
     #[serde(default, deserialize_with = "crate::extract::double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 64)]
     pub display_name: Option<Option<String>>,
     /// Unique; `null` removes it.
     #[serde(default, deserialize_with = "crate::extract::double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 254)]
     pub email: Option<Option<String>>,
     /// At most 2000 characters; `null` clears it.
     #[serde(default, deserialize_with = "crate::extract::double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2000)]
     pub about: Option<Option<String>>,
     /// An `https` (or `http`) URL of the member's avatar image, at most 500 characters; `null` clears it.
     #[serde(default, deserialize_with = "crate::extract::double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 500)]
     pub avatar_url: Option<Option<String>>,
     /// Profile field values by key (see `GET /profile-fields`); `null` clears one.
     #[serde(default)]
@@ -111,8 +111,10 @@ pub struct UpdateMe {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"current_password": "a long secret phrase", "new_password": "an even longer secret phrase"}))]
 pub struct ChangePassword {
+    #[schema(max_length = 1024)]
     pub current_password: String,
     /// At least 10 characters, not equal to the username.
+    #[schema(max_length = 1024)]
     pub new_password: String,
 }
 

@@ -234,3 +234,40 @@ db_test!(
         app.reply(&saif, t, fine).await;
     }
 );
+
+db_test!(
+    oversized_selectors_and_refresh_tokens_are_refused_naming_the_field,
+    |app| {
+        let s = app.forum().await;
+        let saif = app.register("saif").await;
+        let (_, first) = app.thread(&saif, s.forum_id, "Long").await;
+        let r = app
+        .post(
+            &format!("/api/v1/posts/{first}/annotations"),
+            Some(&saif.token),
+            json!({"motivation": "highlighting", "selector": {"exact": "first post", "prefix": "p".repeat(1001)}}),
+        )
+        .await;
+        r.assert_problem(422, "validation_failed");
+        assert_eq!(
+            r.error_fields(),
+            vec!["selector.prefix".to_string()],
+            "{}",
+            r.text
+        );
+        let r = app
+            .post(
+                "/api/v1/auth/refresh",
+                None,
+                json!({"refresh_token": "g".repeat(257)}),
+            )
+            .await;
+        r.assert_problem(422, "validation_failed");
+        assert_eq!(
+            r.error_fields(),
+            vec!["refresh_token".to_string()],
+            "{}",
+            r.text
+        );
+    }
+);

@@ -72,3 +72,70 @@ fn gloss_openapi_prints_the_committed_document() {
     assert!(out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stdout), COMMITTED);
 }
+
+/// Every text a client can send in a JSON body has a documented maximum, so generated clients and
+/// fuzzers know the limit the server enforces. The W3C import is left out: its values are checked
+/// against the W3C vocabulary and the post (and its body against the annotation body limit).
+#[test]
+fn every_request_text_field_has_a_documented_maximum() {
+    let doc = serde_json::to_value(gloss::openapi_document()).unwrap();
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    let mut roots = Vec::new();
+    for item in doc["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            for media in op["requestBody"]["content"]
+                .as_object()
+                .into_iter()
+                .flatten()
+            {
+                if let Some(r) = media.1["schema"]["$ref"].as_str() {
+                    roots.push(r.rsplit('/').next().unwrap().to_string());
+                }
+            }
+        }
+    }
+    let mut seen: Vec<String> = Vec::new();
+    let mut missing = Vec::new();
+    while let Some(name) = roots.pop() {
+        if seen.contains(&name) || name.starts_with("W3c") {
+            continue;
+        }
+        seen.push(name.clone());
+        let Some(props) = schemas[&name]["properties"].as_object() else {
+            continue;
+        };
+        for (field, p) in props {
+            let types: Vec<&str> = match &p["type"] {
+                serde_json::Value::String(t) => vec![t.as_str()],
+                serde_json::Value::Array(a) => a.iter().filter_map(|t| t.as_str()).collect(),
+                _ => vec![],
+            };
+            if types.contains(&"string")
+                && p.get("enum").is_none()
+                && p.get("format").is_none()
+                && p.get("maxLength").is_none()
+            {
+                missing.push(format!("{name}.{field}"));
+            }
+            let nested = [&p["$ref"], &p["items"]["$ref"]];
+            for r in nested.into_iter().filter_map(|r| r.as_str()) {
+                roots.push(r.rsplit('/').next().unwrap().to_string());
+            }
+            for alt in p["oneOf"]
+                .as_array()
+                .into_iter()
+                .chain(p["anyOf"].as_array())
+                .flatten()
+            {
+                if let Some(r) = alt["$ref"].as_str() {
+                    roots.push(r.rsplit('/').next().unwrap().to_string());
+                }
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "text fields without maxLength: {missing:?}"
+    );
+    assert!(seen.len() > 20, "walked only {seen:?}");
+}
