@@ -255,13 +255,19 @@ pub async fn login(
         return Err(bad_credentials());
     }
     let login = req.login.trim().to_string();
-    let (st, addr, account) = (state.clone(), address.clone(), login.clone());
-    let user = state
+    let (st, addr) = (state.clone(), address.clone());
+    let (user, account) = state
         .db
         .run(move |conn| {
             st.limits.check_auth(conn, &addr)?;
+            let user = user_db::find_by_login(conn, &login)?;
+            // one count per account, whether it is named by username or by email
+            let account = match &user {
+                Some(u) => format!("user:{}", u.id),
+                None => login.to_lowercase(),
+            };
             st.limits.check_login(conn, &account, &addr)?;
-            Ok(user_db::find_by_login(conn, &account)?)
+            Ok((user, account))
         })
         .await?;
     let password = req.password;
@@ -278,13 +284,8 @@ pub async fn login(
     .await
     .map_err(|e| ApiError::internal(e.to_string()))?;
     let st = state.clone();
-    let Some(user) = checked else {
-        state
-            .db
-            .run(move |conn| st.limits.login_failed(conn, &login, &address))
-            .await?;
-        return Err(bad_credentials());
-    };
+    // the failure stays counted (check_login counted the attempt)
+    let user = checked.ok_or_else(bad_credentials)?;
     if user.disabled {
         return Err(ApiError::new(
             ErrorKind::AccountDisabled,
@@ -294,7 +295,7 @@ pub async fn login(
     let response = state
         .db
         .run(move |conn| {
-            st.limits.login_succeeded(conn, &login, &address)?;
+            st.limits.login_succeeded(conn, &account, &address)?;
             issue_tokens(&st, conn, &user, None)
         })
         .await?;

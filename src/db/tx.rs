@@ -110,13 +110,25 @@ where
     E: From<Error> + TransientError,
 {
     if in_transaction(conn) {
-        return conn.transaction(f);
+        // a savepoint: work it deferred is forgotten if it rolls back
+        let queued = BEFORE_COMMIT.with(|slot| slot.borrow().as_ref().map(Vec::len));
+        let result = conn.transaction(f);
+        if let (Err(_), Some(len)) = (&result, queued) {
+            BEFORE_COMMIT.with(|slot| {
+                if let Some(list) = slot.borrow_mut().as_mut() {
+                    list.truncate(len);
+                }
+            });
+        }
+        return result;
     }
     let mut attempt = 1;
     loop {
-        BEFORE_COMMIT.with(|slot| *slot.borrow_mut() = Some(Vec::new()));
-        let result = attempt_once(conn, &mut f);
-        BEFORE_COMMIT.with(|slot| *slot.borrow_mut() = None);
+        let result = {
+            // cleared on every way out, a panic included (blocking threads are reused)
+            let _slot = DeferralSlot::open();
+            attempt_once(conn, &mut f)
+        };
         match result {
             Err(e) if e.is_transient() && attempt < MAX_ATTEMPTS => {
                 tracing::debug!(attempt, "transaction met a deadlock or conflict; retrying");
@@ -149,8 +161,30 @@ where
             }
         },
         Err(e) => {
-            <DbConn as Connection>::TransactionManager::rollback_transaction(conn)?;
+            // the caller's error is the one that matters; a failed rollback (a lost connection)
+            // leaves the connection marked broken, and the pool drops it
+            if let Err(rollback) =
+                <DbConn as Connection>::TransactionManager::rollback_transaction(conn)
+            {
+                tracing::warn!(error = %rollback, "rollback failed");
+            }
             Err(e)
         }
+    }
+}
+
+/// The deferral slot of the transaction running on this thread, open while it lives.
+struct DeferralSlot;
+
+impl DeferralSlot {
+    fn open() -> DeferralSlot {
+        BEFORE_COMMIT.with(|slot| *slot.borrow_mut() = Some(Vec::new()));
+        DeferralSlot
+    }
+}
+
+impl Drop for DeferralSlot {
+    fn drop(&mut self) {
+        BEFORE_COMMIT.with(|slot| *slot.borrow_mut() = None);
     }
 }

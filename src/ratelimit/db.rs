@@ -7,7 +7,7 @@ use diesel::sql_types::{BigInt, Text, Timestamp};
 
 use crate::db::{dialect_sql, now, DbConn};
 
-/// A counter as it stands after a hit or a look.
+/// A counter as it stands after a hit.
 #[derive(Debug, Clone, Copy, QueryableByName)]
 pub struct Counter {
     #[diesel(sql_type = BigInt)]
@@ -33,19 +33,6 @@ pub fn hit(conn: &mut DbConn, key: &str, window_secs: i64) -> QueryResult<Counte
         .bind::<Timestamp, _>(t)
         .bind::<Timestamp, _>(t - chrono::Duration::seconds(window_secs))
         .get_result(conn)
-}
-
-/// The counter of `key` if its window is still open.
-pub fn look(conn: &mut DbConn, key: &str, window_secs: i64) -> QueryResult<Option<Counter>> {
-    let sql = dialect_sql(
-        conn,
-        "SELECT count, window_start FROM rate_counters WHERE key = $1 AND window_start > $2",
-    );
-    diesel::sql_query(sql)
-        .bind::<Text, _>(key)
-        .bind::<Timestamp, _>(now() - chrono::Duration::seconds(window_secs))
-        .get_result(conn)
-        .optional()
 }
 
 /// Forgets the counter of `key` (a successful login clears its failures).

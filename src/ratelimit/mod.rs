@@ -43,15 +43,18 @@ impl Limits {
         }
     }
 
-    /// The address a request comes from: the peer, or with `GLOSS_TRUST_PROXY` the client that
-    /// the proxy names in `Forwarded` / `X-Forwarded-For`.
+    /// The address a request comes from: the peer, or with `GLOSS_TRUST_PROXY` the address the
+    /// proxy in front appended to `X-Forwarded-For` (the last entry: the ones before it come from
+    /// the client and can say anything; `Forwarded` is ignored for the same reason).
     pub fn client_address(&self, req: &HttpRequest) -> String {
-        let info = req.connection_info();
-        let addr = if self.trust_proxy {
-            info.realip_remote_addr()
-        } else {
-            info.peer_addr()
-        };
+        let forwarded = self
+            .trust_proxy
+            .then(|| req.headers().get("x-forwarded-for"))
+            .flatten()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').map(str::trim).find(|a| !a.is_empty()))
+            .map(str::to_string);
+        let addr = forwarded.or_else(|| req.connection_info().peer_addr().map(str::to_string));
         addr.map(|a| {
             // the port changes per connection: the host is the client
             a.parse::<std::net::SocketAddr>()
@@ -68,13 +71,14 @@ impl Limits {
         };
         limiter.check_key(&member).map_err(|not_until| {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
+            // rounded up: a client that waits exactly this long must not be refused again
+            let secs = wait.as_millis().div_ceil(1000).max(1) as u64;
             ApiError::rate_limited(
                 self.writes_per_minute as u64,
-                wait.as_secs().max(1),
+                secs,
                 format!(
-                    "at most {} writes a minute; retry in {} s",
-                    self.writes_per_minute,
-                    wait.as_secs().max(1)
+                    "at most {} writes a minute; retry in {secs} s",
+                    self.writes_per_minute
                 ),
             )
         })
@@ -135,8 +139,10 @@ impl Limits {
         format!("login:{}:{address}", account.trim().to_lowercase())
     }
 
-    /// 429 when `account` has failed too often from `address` lately. Checked before the
-    /// password, so a locked-out guesser learns nothing; the owner elsewhere is not locked out.
+    /// Counts a login attempt on `account` from `address` and answers 429 when too many have
+    /// failed lately. Counted before the password is checked (one atomic upsert), so parallel
+    /// guesses cannot all slip under the limit; a success clears the count, so only failures stay
+    /// counted. A locked-out guesser learns nothing; the owner elsewhere is not locked out.
     pub fn check_login(
         &self,
         conn: &mut DbConn,
@@ -147,8 +153,9 @@ impl Limits {
             return Ok(());
         }
         let window = self.failed_login_window.as_secs() as i64;
-        if let Some(c) = db::look(conn, &Self::login_key(account, address), window)? {
-            if c.count >= self.failed_logins as i64 {
+        {
+            let c = db::hit(conn, &Self::login_key(account, address), window)?;
+            if c.count > self.failed_logins as i64 {
                 let retry = retry_after(c.window_start, window);
                 return Err(ApiError::rate_limited(
                     self.failed_logins as u64,
@@ -158,20 +165,6 @@ impl Limits {
                     ),
                 ));
             }
-        }
-        Ok(())
-    }
-
-    /// Records a failed login of `account` from `address`.
-    pub fn login_failed(
-        &self,
-        conn: &mut DbConn,
-        account: &str,
-        address: &str,
-    ) -> Result<(), ApiError> {
-        if self.failed_logins > 0 {
-            let window = self.failed_login_window.as_secs() as i64;
-            db::hit(conn, &Self::login_key(account, address), window)?;
         }
         Ok(())
     }
@@ -193,5 +186,7 @@ impl Limits {
 /// Whole seconds until a window that began at `start` ends (at least 1).
 fn retry_after(start: chrono::NaiveDateTime, window_secs: i64) -> u64 {
     let end = start + chrono::Duration::seconds(window_secs);
-    (end - crate::db::now()).num_seconds().max(1) as u64
+    // rounded up: a client that waits exactly this long must not be refused again
+    let ms = (end - crate::db::now()).num_milliseconds().max(1) as u64;
+    ms.div_ceil(1000)
 }

@@ -148,7 +148,13 @@ db_test!(failed_logins_are_counted_across_two_processes, |app| {
             port,
             "POST",
             "/api/v1/auth/login",
-            &format!("X-Forwarded-For: {addr}\r\n"),
+            // the client's own entries (and a Forwarded header) differ per process: only the last
+            // X-Forwarded-For entry, the one the proxy appends, names the client
+            &format!(
+                "X-Forwarded-For: 192.0.2.{}, {addr}\r\nForwarded: for=192.0.2.{}\r\n",
+                port % 250,
+                port % 249
+            ),
             Some(body),
         )
         .unwrap()
