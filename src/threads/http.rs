@@ -355,11 +355,12 @@ pub async fn create_thread(
             let defs = forum_db::fields(conn, forum_id)?;
             let values = fields::check_values(&defs, &req.fields)?;
             let cites = citations::prepare(conn, &user, &req.citations)?;
-            let html = text::sanitize(&format!(
+            // the rendered body is sanitized already: only the quote blocks are, here
+            let html = format!(
                 "{}{}",
-                citations::quotes_html(&cites),
+                text::sanitize(&citations::quotes_html(&cites)),
                 rendered.html
-            ));
+            );
             let (thread, post) = crate::db::transaction(conn, |conn| -> Result<_, ApiError> {
                 let created = thread_db::create(
                     conn,
