@@ -13,7 +13,7 @@ use gloss::config::Config;
 use gloss::db::{now, redact_url};
 use gloss::error::Validator;
 use gloss::users::db::{self as user_db, email_key, username_key, NewUser};
-use gloss::users::http::{validate_email, validate_password, validate_username};
+use gloss::users::validate::{validate_email, validate_password, validate_username};
 use gloss::users::Role;
 use gloss::{auth::passwords, build_app, openapi, openapi_document, AppState};
 

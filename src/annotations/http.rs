@@ -14,6 +14,7 @@ use super::db::{
 };
 use super::w3c::{self, W3cAnnotation, W3cAnnotationInput, W3cAnnotationPage};
 use crate::auth::{AuthUser, MaybeUser};
+use crate::db::utc;
 use crate::db::{now, DbConn};
 use crate::error::{ApiError, Problem, Validator};
 use crate::extract::{from_value, Json, Query};
@@ -21,13 +22,12 @@ use crate::notifications::db as notification_db;
 use crate::pagination::{CursorPage, CursorParams, Page, PageParams};
 use crate::policy;
 use crate::posts::db::{self as post_db, PostRow};
-use crate::posts::http::post_and_thread;
+use crate::posts::lookup::post_and_thread;
 use crate::text::anchor::{self, AnchorError, Selector, TextPosition, TextQuote};
 use crate::text::{render, utf16_offsets};
 use crate::threads::db::{self as thread_db, ThreadRow};
 use crate::users::cards::{load_users, unknown_ref, UserRef};
 use crate::users::db as user_db;
-use crate::users::http::utc;
 use crate::AppState;
 
 /// Why an annotation was made (the W3C motivations).

@@ -11,9 +11,10 @@ use super::tokens::{hash_refresh_token, new_refresh_token};
 use crate::db::{now, DbConn};
 use crate::error::{ApiError, ErrorKind, Problem};
 use crate::extract::Json;
+use crate::users::cards::Account;
 use crate::users::db::{self as user_db, email_key, username_key, NewUser, User};
-use crate::users::http::{
-    check_not_staff_title, validate_email, validate_password, validate_username, Account,
+use crate::users::validate::{
+    check_not_staff_title, validate_email, validate_password, validate_username,
 };
 use crate::users::Role;
 use crate::AppState;

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web;
-use chrono::{NaiveDateTime, SubsecRound, Utc};
+use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use diesel::r2d2::Pool;
 
 pub use conn::{
@@ -60,6 +60,11 @@ pub fn build_pool(
 /// keep nanoseconds) and PostgreSQL (which keeps microseconds) give back the same value.
 pub fn now() -> NaiveDateTime {
     Utc::now().naive_utc().trunc_subsecs(6)
+}
+
+/// A stored naive UTC time as it is sent: RFC 3339 with `Z`.
+pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
+    t.and_utc()
 }
 
 /// Handle to the database used by handlers.

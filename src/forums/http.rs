@@ -12,13 +12,13 @@ use super::db::{
 };
 use super::fields::{options_of, FieldType};
 use crate::auth::AuthUser;
+use crate::db::utc;
 use crate::db::{now, DbConn};
 use crate::error::{ApiError, ErrorKind, Problem, Validator};
 use crate::extract::{Json, Query};
 use crate::policy;
 use crate::threads::db as thread_db;
 use crate::users::cards::{load_users, unknown_ref, UserRef};
-use crate::users::http::utc;
 use crate::AppState;
 
 /// Whether a node holds forums (a category) or threads (a forum).
@@ -845,6 +845,7 @@ pub async fn delete_prefix(
 
 /// The custom fields threads in a forum carry.
 #[utoipa::path(
+    operation_id = "list_thread_fields",
     tag = "forums",
     params(("forum_id" = i64, Path, description = "Forum id", example = 2)),
     responses(
@@ -907,6 +908,7 @@ fn check_options(v: &mut Validator, kind: FieldType, options: Option<&Vec<String
 
 /// Add a custom field to a forum (admins).
 #[utoipa::path(
+    operation_id = "create_thread_field",
     tag = "forums",
     security(("bearer_auth" = [])),
     params(("forum_id" = i64, Path, description = "Forum id", example = 2)),
@@ -1047,6 +1049,7 @@ pub async fn update_field(
 
 /// Delete a custom field and every thread's value of it (admins).
 #[utoipa::path(
+    operation_id = "delete_thread_field",
     tag = "forums",
     security(("bearer_auth" = [])),
     params(("field_id" = i64, Path, description = "Field id", example = 1)),

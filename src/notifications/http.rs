@@ -7,11 +7,11 @@ use utoipa::ToSchema;
 
 use super::db as notification_db;
 use crate::auth::AuthUser;
+use crate::db::utc;
 use crate::error::{ApiError, Problem};
 use crate::extract::Query;
 use crate::pagination::{CursorPage, CursorParams};
 use crate::users::cards::{load_users, unknown_ref, UserRef};
-use crate::users::http::utc;
 use crate::AppState;
 
 /// Something a member is told about.

@@ -6,10 +6,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::db::{self as post_db, NewPostContent, PostRow};
+use super::lookup::{post_and_thread, thread_or_404};
 use crate::annotations::citations::{self, CitationInput};
 use crate::annotations::db as annotation_db;
 use crate::annotations::heatmap::{self, HeatSegment};
 use crate::auth::{AuthUser, MaybeUser};
+use crate::db::utc;
 use crate::db::DbConn;
 use crate::error::{ApiError, Problem, Validator};
 use crate::extract::{Json, Query};
@@ -18,13 +20,11 @@ use crate::pagination::{
     CursorPage, CursorParams, Page, PageParams, DEFAULT_PER_PAGE, MAX_PER_PAGE,
 };
 use crate::policy;
-use crate::reactions::http::{reactions_for, ReactionCount};
+use crate::reactions::view::{reactions_for, ReactionCount};
 use crate::text;
 use crate::text::utf16_offsets;
-use crate::threads::db::{self as thread_db, ThreadRow};
 use crate::users::cards::{load_cards, load_users, unknown_ref, AuthorCard, UserRef};
 use crate::users::db as user_db;
-use crate::users::http::utc;
 use crate::watching::db as watch_db;
 use crate::AppState;
 
@@ -225,17 +225,6 @@ pub fn build_posts(
             }
         })
         .collect())
-}
-
-fn thread_or_404(conn: &mut DbConn, id: i64) -> Result<ThreadRow, ApiError> {
-    thread_db::find(conn, id)?.ok_or_else(|| policy::no_thread(id))
-}
-
-/// A post and its thread, or 404.
-pub fn post_and_thread(conn: &mut DbConn, id: i64) -> Result<(PostRow, ThreadRow), ApiError> {
-    let post = post_db::find(conn, id)?.ok_or_else(|| policy::no_post(id))?;
-    let thread = thread_or_404(conn, post.thread_id)?;
-    Ok((post, thread))
 }
 
 /// One page of a thread's posts, in position order, with author cards.

@@ -194,7 +194,8 @@ pub fn check_value(field: &ProfileFieldRow, value: &str) -> Result<String, Strin
 }
 
 /// The profile fields members fill in.
-#[utoipa::path(tag = "profiles", responses(
+#[utoipa::path(
+    operation_id = "list_profile_fields", tag = "profiles", responses(
     (status = 200, description = "Every field, in order", body = ProfileFieldList),
     (status = 503, description = "The database is busy", body = Problem, content_type = "application/problem+json"),
 ))]
@@ -209,7 +210,8 @@ pub async fn list_fields(
 }
 
 /// Add a profile field (admins).
-#[utoipa::path(tag = "profiles", security(("bearer_auth" = [])), request_body = CreateProfileField, responses(
+#[utoipa::path(
+    operation_id = "create_profile_field", tag = "profiles", security(("bearer_auth" = [])), request_body = CreateProfileField, responses(
     (status = 201, description = "Created", body = ProfileField),
     (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
@@ -285,7 +287,8 @@ pub async fn create_field(
 }
 
 /// Delete a profile field and every member's value of it (admins).
-#[utoipa::path(tag = "profiles", security(("bearer_auth" = [])),
+#[utoipa::path(
+    operation_id = "delete_profile_field", tag = "profiles", security(("bearer_auth" = [])),
     params(("field_id" = i64, Path, description = "Profile field id", example = 1)),
     responses(
         (status = 204, description = "Deleted"),

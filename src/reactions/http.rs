@@ -1,23 +1,22 @@
 //! `/reaction-kinds` and `/posts/{id}/reactions`.
 
-use std::collections::HashMap;
-
 use actix_web::{delete, get, post, put, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::db::{self as reaction_db, KindRow};
+use super::view::{reactions_for, ReactionCount};
 use crate::auth::{AuthUser, MaybeUser};
+use crate::db::utc;
 use crate::db::DbConn;
 use crate::error::{ApiError, Problem, Validator};
 use crate::extract::{Json, Query};
 use crate::pagination::{Page, PageParams};
 use crate::policy;
-use crate::posts::http::post_and_thread;
+use crate::posts::lookup::post_and_thread;
 use crate::users::cards::{load_users, unknown_ref, UserRef};
 use crate::users::db as user_db;
-use crate::users::http::utc;
 use crate::AppState;
 
 /// A kind of reaction members can give.
@@ -65,17 +64,6 @@ pub struct CreateReactionKind {
     pub position: Option<i32>,
 }
 
-/// How often a post got one kind of reaction.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[schema(example = json!({"kind": "like", "emoji": "👍", "count": 12, "reacted": true}))]
-pub struct ReactionCount {
-    pub kind: String,
-    pub emoji: String,
-    pub count: i64,
-    /// Whether the caller gave this reaction.
-    pub reacted: bool,
-}
-
 /// A post's reactions.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PostReactions {
@@ -103,32 +91,6 @@ pub struct ReactorParams {
     pub page: Option<u32>,
     #[param(minimum = 1, maximum = 100, example = 20)]
     pub per_page: Option<u32>,
-}
-
-/// Reaction counts of these posts for `viewer`, in kind order (two queries for any number of posts).
-pub fn reactions_for(
-    conn: &mut DbConn,
-    post_ids: &[i64],
-    viewer: Option<i64>,
-) -> Result<HashMap<i64, Vec<ReactionCount>>, ApiError> {
-    let kinds = reaction_db::kinds(conn)?;
-    let (counts, mine) = reaction_db::summary(conn, post_ids, viewer)?;
-    let mut out: HashMap<i64, Vec<ReactionCount>> = HashMap::new();
-    for &p in post_ids {
-        let list = kinds
-            .iter()
-            .filter_map(|k| {
-                counts.get(&(p, k.id)).map(|&count| ReactionCount {
-                    kind: k.key.clone(),
-                    emoji: k.emoji.clone(),
-                    count,
-                    reacted: mine.contains(&(p, k.id)),
-                })
-            })
-            .collect();
-        out.insert(p, list);
-    }
-    Ok(out)
 }
 
 fn find_kind(conn: &mut DbConn, key: &str) -> Result<KindRow, ApiError> {

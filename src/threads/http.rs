@@ -10,6 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::db::{self as thread_db, FieldFilter, NewThread, ThreadFilter, ThreadRow};
 use crate::annotations::citations::{self, CitationInput};
 use crate::auth::{AuthUser, MaybeUser};
+use crate::db::utc;
 use crate::db::DbConn;
 use crate::error::{ApiError, Problem, Validator};
 use crate::extract::{Json, Query};
@@ -23,7 +24,6 @@ use crate::posts::http::{build_posts, validate_body, Post};
 use crate::text;
 use crate::users::cards::{load_users, unknown_ref, UserRef};
 use crate::users::db as user_db;
-use crate::users::http::utc;
 use crate::watching::db as watch_db;
 use crate::AppState;
 

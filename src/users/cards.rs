@@ -9,9 +9,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::db::User;
-use super::http::utc;
 use super::Role;
 use crate::db::schema::users;
+use crate::db::utc;
 use crate::db::{DbConn, MultiBackend};
 use crate::profiles::db as profile_db;
 
@@ -157,5 +157,49 @@ pub fn unknown_ref(id: i64) -> UserRef {
         id,
         username: "[deleted]".into(),
         display_name: None,
+    }
+}
+
+/// The caller's own account, with private fields.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Account {
+    #[schema(example = 1)]
+    pub id: i64,
+    #[schema(example = "saif")]
+    pub username: String,
+    #[schema(example = "saif@example.org")]
+    pub email: Option<String>,
+    #[schema(example = "Saif")]
+    pub display_name: Option<String>,
+    #[schema(example = "Defense analyst.")]
+    pub about: Option<String>,
+    pub avatar_url: Option<String>,
+    pub role: Role,
+    /// A disabled (banned) account cannot sign in.
+    pub disabled: bool,
+    /// Watch the threads one starts or replies to automatically.
+    pub auto_watch: bool,
+    /// Leave one out of "Members online".
+    pub hide_presence: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&User> for Account {
+    fn from(u: &User) -> Self {
+        Account {
+            id: u.id,
+            username: u.username.clone(),
+            email: u.email.clone(),
+            display_name: u.display_name.clone(),
+            about: u.about.clone(),
+            avatar_url: u.avatar_url.clone(),
+            role: u.role(),
+            disabled: u.disabled,
+            auto_watch: u.auto_watch,
+            hide_presence: u.hide_presence,
+            created_at: utc(u.created_at),
+            updated_at: utc(u.updated_at),
+        }
     }
 }

@@ -1,12 +1,12 @@
 //! `/me` and `/users`: the caller's account, public profiles, and the admin list.
 
 use actix_web::{get, patch, post, web, HttpResponse};
-use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::cards::{load_cards, AuthorCard};
+use super::cards::{load_cards, Account, AuthorCard};
 use super::db::{self as user_db, email_key, ProfileChanges, User};
+use super::validate::{validate_email, validate_password};
 use super::Role;
 use crate::auth::{passwords, AuthUser};
 use crate::db::now;
@@ -18,55 +18,6 @@ use crate::profiles::db as profile_db;
 use crate::profiles::http::check_value as check_profile_value;
 use crate::AppState;
 use std::collections::BTreeMap;
-
-/// A stored naive UTC time as it is sent: RFC 3339 with `Z`.
-pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
-    t.and_utc()
-}
-
-/// The caller's own account, with private fields.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Account {
-    #[schema(example = 1)]
-    pub id: i64,
-    #[schema(example = "saif")]
-    pub username: String,
-    #[schema(example = "saif@example.org")]
-    pub email: Option<String>,
-    #[schema(example = "Saif")]
-    pub display_name: Option<String>,
-    #[schema(example = "Defense analyst.")]
-    pub about: Option<String>,
-    pub avatar_url: Option<String>,
-    pub role: Role,
-    /// A disabled (banned) account cannot sign in.
-    pub disabled: bool,
-    /// Watch the threads one starts or replies to automatically.
-    pub auto_watch: bool,
-    /// Leave one out of "Members online".
-    pub hide_presence: bool,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<&User> for Account {
-    fn from(u: &User) -> Self {
-        Account {
-            id: u.id,
-            username: u.username.clone(),
-            email: u.email.clone(),
-            display_name: u.display_name.clone(),
-            about: u.about.clone(),
-            avatar_url: u.avatar_url.clone(),
-            role: u.role(),
-            disabled: u.disabled,
-            auto_watch: u.auto_watch,
-            hide_presence: u.hide_presence,
-            created_at: utc(u.created_at),
-            updated_at: utc(u.updated_at),
-        }
-    }
-}
 
 /// A member's public profile: the author card, and the about text. Never an email or a secret.
 #[derive(Debug, Serialize, ToSchema)]
@@ -126,102 +77,6 @@ pub struct AdminUpdateUser {
     pub role: Option<Role>,
     /// `true` bans: the member can no longer sign in or refresh, and their logins are revoked.
     pub disabled: Option<bool>,
-}
-
-/// Records a username error unless it has 3 to 32 ASCII letters, digits, `_`, `.` or `-`.
-pub fn validate_username(v: &mut Validator, field: &str, username: &str) {
-    let ok = (3..=32).contains(&username.len())
-        && username
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-    v.check(
-        ok,
-        field,
-        "must be 3 to 32 characters of letters, digits, '_', '.' or '-'",
-    );
-    v.check(
-        !ok || !ROUTE_WORDS.contains(&username.to_ascii_lowercase().as_str()),
-        field,
-        "is reserved: the API uses this word in its paths",
-    );
-}
-
-/// Words of paths where a username could stand (`/users/online` must stay the list of members
-/// online): no account may be named so.
-pub const ROUTE_WORDS: &[&str] = &[
-    "online",
-    "latest",
-    "unread",
-    "me",
-    "new",
-    "search",
-    "directory",
-    "all",
-    "watched",
-    "bookmarks",
-    "notifications",
-    "avatar",
-    "api",
-    "docs",
-];
-
-/// Names a member may not give themselves at registration (an admin may, on the command line):
-/// titles that would mislead other members.
-pub const STAFF_TITLES: &[&str] = &[
-    "admin",
-    "administrator",
-    "moderator",
-    "mod",
-    "staff",
-    "system",
-    "gloss",
-    "root",
-    "null",
-    "undefined",
-    "anonymous",
-    "guest",
-];
-
-/// Records an error unless the name is free for self-registration.
-pub fn check_not_staff_title(v: &mut Validator, field: &str, username: &str) {
-    v.check(
-        !STAFF_TITLES.contains(&username.to_ascii_lowercase().as_str()),
-        field,
-        "is reserved for the forum's staff",
-    );
-}
-
-/// Records a password error unless it is 10 to 1024 characters and not the username.
-pub fn validate_password(v: &mut Validator, field: &str, password: &str, username: &str) {
-    let n = password.chars().count();
-    v.check(n >= 10, field, "must be at least 10 characters");
-    v.check(n <= 1024, field, "must be at most 1024 characters");
-    v.check(
-        !password.eq_ignore_ascii_case(username),
-        field,
-        "must not be the username",
-    );
-}
-
-/// Records an email error unless it looks like `local@domain.tld`.
-pub fn validate_email(v: &mut Validator, field: &str, email: &str) {
-    let ok = email.len() <= 254
-        && !email.chars().any(char::is_whitespace)
-        && match email.split_once('@') {
-            Some((local, domain)) => {
-                !local.is_empty()
-                    && domain.contains('.')
-                    && !domain.starts_with('.')
-                    && !domain.ends_with('.')
-                    && !domain.contains('@')
-            }
-            None => false,
-        };
-    v.check(
-        ok,
-        field,
-        "must be an email address such as name@example.org",
-    );
 }
 
 async fn load_user(state: &AppState, id: i64) -> Result<User, ApiError> {

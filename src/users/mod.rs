@@ -3,6 +3,7 @@
 pub mod cards;
 pub mod db;
 pub mod http;
+pub mod validate;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

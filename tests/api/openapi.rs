@@ -139,3 +139,20 @@ fn every_request_text_field_has_a_documented_maximum() {
     );
     assert!(seen.len() > 20, "walked only {seen:?}");
 }
+
+/// Generated clients name a method after each operationId: two operations with one id break them.
+#[test]
+fn operation_ids_are_unique() {
+    let doc = serde_json::to_value(gloss::openapi_document()).unwrap();
+    let mut ids: Vec<String> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .map(|op| op["operationId"].as_str().unwrap().to_string())
+        .collect();
+    let n = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "duplicate operationIds");
+}
