@@ -38,10 +38,13 @@ impl<T> OneOrMany<T> {
 pub enum W3cSelector {
     /// The passage and its context.
     TextQuoteSelector {
+        #[schema(max_length = 50000)]
         exact: String,
         #[serde(default)]
+        #[schema(max_length = 1000)]
         prefix: Option<String>,
         #[serde(default)]
+        #[schema(max_length = 1000)]
         suffix: Option<String>,
     },
     /// Offsets in code points of the post's `body_text`.
@@ -56,6 +59,7 @@ pub enum W3cSelector {
 pub struct W3cTarget {
     /// The post's URL (or the annotated annotation's URL, for a reply).
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub source: Option<String>,
     /// Both selectors of the passage (absent for replies).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -67,13 +71,18 @@ pub struct W3cTarget {
 pub struct W3cBody {
     /// Always `TextualBody`.
     #[serde(rename = "type", default)]
+    #[schema(max_length = 64)]
     pub kind: Option<String>,
+    /// The text (Markdown, up to 10,000 characters) or the tag (up to 50).
+    #[schema(max_length = 10000)]
     pub value: Option<String>,
     /// `text/markdown` for the annotation's text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 64)]
     pub format: Option<String>,
     /// `tagging` for a tag; the motivation for the text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 64)]
     pub purpose: Option<String>,
 }
 
@@ -129,21 +138,22 @@ pub struct W3cAnnotationPage {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct W3cAnnotationInput {
     #[serde(rename = "@context", default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 200)]
     pub context: Option<serde_json::Value>,
     #[serde(rename = "type", default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 64)]
     pub kind: Option<serde_json::Value>,
     /// One motivation (or a list; the first is used).
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 64)]
     pub motivation: Option<OneOrMany<String>>,
     /// TextualBody objects: the text, and any tags (`purpose: tagging`).
     #[serde(default)]
     #[schema(value_type = Option<Vec<W3cBody>>)]
     pub body: Option<OneOrMany<W3cBody>>,
-    /// A plain-text body.
+    /// A plain-text body (up to 10,000 characters).
     #[serde(rename = "bodyValue", default)]
+    #[schema(max_length = 10000)]
     pub body_value: Option<String>,
     /// Gloss's extension: `public` (default) or `private`.
     #[serde(default)]
@@ -156,6 +166,7 @@ pub struct W3cAnnotationInput {
 pub struct W3cTargetInput {
     /// The post's URL; when given, it must name the post in the request path.
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub source: Option<String>,
     #[serde(default)]
     #[schema(value_type = Option<Vec<W3cSelector>>)]
@@ -169,6 +180,7 @@ pub fn is_w3c(value: &serde_json::Value) -> bool {
 
 /// Reads a W3C annotation document as Gloss's own create request.
 pub fn to_create(input: W3cAnnotationInput, post_id: i64) -> Result<CreateAnnotation, ApiError> {
+    check_ignored_lengths(&input)?;
     let motivation_name = input
         .motivation
         .and_then(|m| m.into_vec().into_iter().next())
@@ -229,6 +241,66 @@ pub fn to_create(input: W3cAnnotationInput, post_id: i64) -> Result<CreateAnnota
         visibility: input.visibility,
         selector,
     })
+}
+
+/// The parts of a W3C document that Gloss reads only to ignore still have the documented maximum
+/// lengths (the text, tags and selectors are checked later, as for Gloss's own form).
+fn check_ignored_lengths(input: &W3cAnnotationInput) -> Result<(), ApiError> {
+    fn strings(v: &serde_json::Value) -> Vec<&str> {
+        match v {
+            serde_json::Value::String(s) => vec![s.as_str()],
+            serde_json::Value::Array(a) => a.iter().filter_map(|s| s.as_str()).collect(),
+            _ => vec![],
+        }
+    }
+    let mut checks: Vec<(&str, &str, usize)> = Vec::new();
+    for s in input.context.iter().flat_map(strings) {
+        checks.push(("@context", s, 200));
+    }
+    for s in input.kind.iter().flat_map(strings) {
+        checks.push(("type", s, 64));
+    }
+    if let Some(m) = &input.motivation {
+        let all: Vec<&String> = match m {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v.iter().collect(),
+        };
+        for s in all {
+            checks.push(("motivation", s, 64));
+        }
+    }
+    let bodies: Vec<&W3cBody> = match &input.body {
+        Some(OneOrMany::One(b)) => vec![b],
+        Some(OneOrMany::Many(v)) => v.iter().collect(),
+        None => vec![],
+    };
+    for b in bodies {
+        for (field, value) in [
+            ("body.type", &b.kind),
+            ("body.format", &b.format),
+            ("body.purpose", &b.purpose),
+        ] {
+            if let Some(v) = value {
+                checks.push((field, v, 64));
+            }
+        }
+    }
+    if let Some(source) = &input.target.source {
+        checks.push(("target.source", source, 2000));
+    }
+    let errors: Vec<FieldError> = checks
+        .into_iter()
+        .filter(|(_, value, max)| value.chars().count() > *max)
+        .map(|(field, _, max)| FieldError {
+            field: field.into(),
+            message: format!("must be at most {max} characters"),
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::validation(errors))
+    }
 }
 
 /// The JSON-LD form of an annotation. `base` is the server's public URL.

@@ -697,6 +697,36 @@ db_test!(annotations_speak_w3c_json_ld, |app| {
     assert_eq!(r.error_fields(), vec!["target.source"]);
 });
 
+db_test!(a_w3c_document_keeps_to_the_documented_lengths, |app| {
+    let sc = scene(&app).await;
+    let list = format!("/api/v1/posts/{}/annotations", sc.post_id);
+    let before = app.get(&list, None).await.body["items"].clone();
+    let long = "x".repeat(65);
+    let doc = json!({
+        "@context": "y".repeat(201),
+        "type": "Annotation",
+        "motivation": ["commenting", long],
+        "body": [{"type": long, "value": "Fine.", "format": long, "purpose": "commenting"}],
+        "target": {"source": format!("https://forum.example/{}/posts/{}", "z".repeat(2000), sc.post_id),
+            "selector": [{"type": "TextQuoteSelector", "exact": "Beijing"}]}
+    });
+    let r = annotate(&app, &sc.reader, sc.post_id, doc).await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    let mut fields = r.error_fields();
+    fields.sort();
+    assert_eq!(
+        fields,
+        vec![
+            "@context",
+            "body.format",
+            "body.type",
+            "motivation",
+            "target.source"
+        ]
+    );
+    assert_eq!(app.get(&list, None).await.body["items"], before);
+});
+
 db_test!(a_locked_thread_takes_no_annotations_from_members, |app| {
     let sc = scene(&app).await;
     app.put(
