@@ -52,7 +52,7 @@ pub struct AppState {
     /// Keys for access tokens.
     pub tokens: Arc<TokenKeys>,
     /// Thread views not yet written to the database.
-    pub views: Arc<threads::views::ViewCounter>,
+    pub views: Arc<threads::view_counter::ViewCounter>,
     /// Member activity not yet written to the database.
     pub presence: Arc<presence::Presence>,
     /// Wakes the live streams when events arrive.
@@ -119,7 +119,7 @@ impl AppState {
             config: Arc::new(config),
             db: database,
             tokens: Arc::new(tokens),
-            views: Arc::new(threads::views::ViewCounter::default()),
+            views: Arc::new(threads::view_counter::ViewCounter::default()),
             presence: Arc::new(presence::Presence::default()),
             hub,
         })

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::db as annotation_db;
-use super::http::{selector_from_input, SelectorInput};
+use super::model::{selector_from_input, SelectorInput};
 use crate::auth::AuthUser;
 use crate::db::schema::{citations, posts, threads};
 use crate::db::{now, DbConn, MultiBackend};

@@ -6,5 +6,6 @@ pub mod citations;
 pub mod db;
 pub mod heatmap;
 pub mod http;
+pub mod model;
 pub mod reanchor;
 pub mod w3c;

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::http::{Annotation, CreateAnnotation, Motivation, SelectorInput};
+use super::model::{Annotation, CreateAnnotation, Motivation, SelectorInput};
 use crate::error::{ApiError, FieldError};
 
 /// The JSON-LD context of the Web Annotation model.
@@ -157,7 +157,7 @@ pub struct W3cAnnotationInput {
     pub body_value: Option<String>,
     /// Gloss's extension: `public` (default) or `private`.
     #[serde(default)]
-    pub visibility: Option<super::http::Visibility>,
+    pub visibility: Option<super::model::Visibility>,
     pub target: W3cTargetInput,
 }
 

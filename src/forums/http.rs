@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 
 use actix_web::{delete, get, http::header, patch, post, web, HttpResponse};
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -11,80 +10,14 @@ use super::db::{
     self as forum_db, FieldChanges, FieldRow, ForumChanges, ForumRow, NewField, NewForum, PrefixRow,
 };
 use super::fields::{options_of, FieldType};
+use super::view::{build_forums, Forum, ForumKind};
 use crate::auth::AuthUser;
-use crate::db::utc;
 use crate::db::{now, DbConn};
 use crate::error::{ApiError, ErrorKind, Problem, Validator};
 use crate::extract::{Json, Query};
 use crate::policy;
 use crate::threads::db as thread_db;
-use crate::users::cards::{load_users, unknown_ref, UserRef};
 use crate::AppState;
-
-/// Whether a node holds forums (a category) or threads (a forum).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ForumKind {
-    /// Groups forums; holds no threads.
-    Category,
-    /// Holds threads.
-    Forum,
-}
-
-impl ForumKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            ForumKind::Category => "category",
-            ForumKind::Forum => "forum",
-        }
-    }
-
-    fn parse(s: &str) -> ForumKind {
-        if s == "category" {
-            ForumKind::Category
-        } else {
-            ForumKind::Forum
-        }
-    }
-}
-
-/// The latest post of a forum.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ForumLastPost {
-    pub post_id: i64,
-    pub thread_id: i64,
-    #[schema(example = "China-Russia Strategic Partners")]
-    pub thread_title: String,
-    pub author: UserRef,
-    pub posted_at: DateTime<Utc>,
-}
-
-/// A category or forum, with its children when listed as a tree.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[schema(example = json!({"id": 2, "parent_id": 1, "kind": "forum", "title": "Chinese Defense", "slug": "chinese-defense",
-    "description": "PLA, its doctrine and equipment.", "position": 0, "thread_count": 12, "post_count": 146,
-    "last_post": {"post_id": 146, "thread_id": 9, "thread_title": "China-Russia Strategic Partners",
-                  "author": {"id": 1, "username": "saif", "display_name": "Saif"}, "posted_at": "2025-07-16T10:00:00Z"},
-    "children": []}))]
-pub struct Forum {
-    pub id: i64,
-    /// The category or forum this one sits in; `null` at the top.
-    pub parent_id: Option<i64>,
-    pub kind: ForumKind,
-    pub title: String,
-    pub slug: String,
-    pub description: Option<String>,
-    /// Order among its siblings (ascending).
-    pub position: i32,
-    /// Visible threads.
-    pub thread_count: i64,
-    /// Visible posts in visible threads.
-    pub post_count: i64,
-    pub last_post: Option<ForumLastPost>,
-    /// Sub-forums, in order (always empty in responses that are not trees).
-    #[schema(no_recursion)]
-    pub children: Vec<Forum>,
-}
 
 /// The forum tree.
 #[derive(Debug, Serialize, ToSchema)]
@@ -290,46 +223,6 @@ fn valid_slug(slug: &str) -> bool {
         && slug
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-}
-
-/// Builds API forums from rows, with last-post threads and authors loaded in two queries.
-pub fn build_forums(conn: &mut DbConn, rows: &[ForumRow]) -> Result<Vec<Forum>, ApiError> {
-    let thread_ids: Vec<i64> = rows.iter().filter_map(|f| f.last_thread_id).collect();
-    let user_ids: Vec<i64> = rows.iter().filter_map(|f| f.last_post_user_id).collect();
-    let titles: HashMap<i64, String> = thread_db::find_many(conn, &thread_ids)?
-        .into_iter()
-        .map(|t| (t.id, t.title))
-        .collect();
-    let users = load_users(conn, &user_ids)?;
-    Ok(rows
-        .iter()
-        .map(|f| Forum {
-            id: f.id,
-            parent_id: f.parent_id,
-            kind: ForumKind::parse(&f.kind),
-            title: f.title.clone(),
-            slug: f.slug.clone(),
-            description: f.description.clone(),
-            position: f.position,
-            thread_count: f.thread_count,
-            post_count: f.post_count,
-            last_post: match (f.last_post_id, f.last_thread_id, f.last_post_at) {
-                (Some(post_id), Some(thread_id), Some(at)) => Some(ForumLastPost {
-                    post_id,
-                    thread_id,
-                    thread_title: titles.get(&thread_id).cloned().unwrap_or_default(),
-                    author: f
-                        .last_post_user_id
-                        .and_then(|u| users.get(&u))
-                        .map(UserRef::from)
-                        .unwrap_or_else(|| unknown_ref(f.last_post_user_id.unwrap_or(0))),
-                    posted_at: utc(at),
-                }),
-                _ => None,
-            },
-            children: Vec::new(),
-        })
-        .collect())
 }
 
 /// Nests a flat, ordered list of forums into a tree.

@@ -3,3 +3,4 @@
 pub mod db;
 pub mod fields;
 pub mod http;
+pub mod view;

@@ -7,12 +7,11 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::db::{self as post_db, NewPostContent, PostRow};
 use super::lookup::{post_and_thread, thread_or_404};
+use super::validate::validate_body;
+use super::view::{build_posts, Post};
 use crate::annotations::citations::{self, CitationInput};
-use crate::annotations::db as annotation_db;
-use crate::annotations::heatmap::{self, HeatSegment};
 use crate::auth::{AuthUser, MaybeUser};
 use crate::db::utc;
-use crate::db::DbConn;
 use crate::error::{ApiError, Problem, Validator};
 use crate::extract::{Json, Query};
 use crate::notifications::db as notification_db;
@@ -20,56 +19,11 @@ use crate::pagination::{
     CursorPage, CursorParams, Page, PageParams, DEFAULT_PER_PAGE, MAX_PER_PAGE,
 };
 use crate::policy;
-use crate::reactions::view::{reactions_for, ReactionCount};
 use crate::text;
-use crate::text::utf16_offsets;
-use crate::users::cards::{load_cards, load_users, unknown_ref, AuthorCard, UserRef};
+use crate::users::cards::{load_users, unknown_ref, UserRef};
 use crate::users::db as user_db;
 use crate::watching::db as watch_db;
 use crate::AppState;
-
-/// The largest post body, in characters.
-pub const MAX_BODY_CHARS: usize = 50_000;
-
-/// A post. For a deleted post seen by a member (a tombstone keeping its position), `body`,
-/// `body_html` and `body_text` are `null`; moderators see them.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[schema(example = json!({"id": 145, "thread_id": 9, "position": 1,
-    "author": {"id": 1, "username": "saif", "display_name": "Saif", "avatar_url": null, "role": "member",
-               "rank_title": "Senior Member", "joined_at": "2024-01-24T09:30:00Z", "message_count": 16995, "reaction_score": 8155},
-    "body": "China's Xi vows **greater support** for Russia.", "body_html": "<p>China's Xi vows <strong>greater support</strong> for Russia.</p>\n",
-    "body_text": "China's Xi vows greater support for Russia.", "revision": 1, "edit_count": 0, "edited_at": null,
-    "created_at": "2025-07-16T09:00:00Z", "deleted": false, "annotation_count": 2,
-    "highlights": [{"start": 16, "end": 30, "start_utf16": 16, "end_utf16": 30, "count": 2}], "cited_by_count": 1,
-    "reactions": [{"kind": "like", "emoji": "👍", "count": 12, "reacted": false}]}))]
-pub struct Post {
-    pub id: i64,
-    pub thread_id: i64,
-    /// 1 for the first post, then 2, 3, …; stable for the life of the thread.
-    pub position: i64,
-    pub author: AuthorCard,
-    /// The Markdown as written.
-    pub body: Option<String>,
-    /// Rendered, sanitized HTML.
-    pub body_html: Option<String>,
-    /// The plain text a reader sees: what annotation offsets count in.
-    pub body_text: Option<String>,
-    /// The current revision number (1 until the first edit).
-    pub revision: i32,
-    pub edit_count: i32,
-    pub edited_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-    pub deleted: bool,
-    /// Annotations on this post visible to the caller (public ones and the caller's private ones).
-    pub annotation_count: i64,
-    /// The heat map of the passages marked by those annotations: disjoint stretches of `body_text`
-    /// with how many members marked each.
-    pub highlights: Vec<HeatSegment>,
-    /// Visible posts citing this one.
-    pub cited_by_count: i64,
-    /// Reactions by kind, with whether the caller gave each.
-    pub reactions: Vec<ReactionCount>,
-}
 
 /// A post and where it sits in its thread.
 #[derive(Debug, Serialize, ToSchema)]
@@ -132,99 +86,6 @@ pub struct LocateParams {
     /// The page size the client reads the thread with (default 20, at most 100).
     #[param(minimum = 1, maximum = 100, example = 20)]
     pub per_page: Option<u32>,
-}
-
-/// Records an error unless the body is 1 to 50,000 characters and not blank.
-pub fn validate_body(v: &mut Validator, field: &str, body: &str) {
-    v.check(!body.trim().is_empty(), field, "must not be empty");
-    v.check(
-        body.chars().count() <= MAX_BODY_CHARS,
-        field,
-        format!("must be at most {MAX_BODY_CHARS} characters"),
-    );
-    if let Err(why) = text::check_structure(body) {
-        v.check(false, field, why);
-    }
-}
-
-/// Builds API posts from rows: the author cards of the whole list come from one query.
-pub fn build_posts(
-    conn: &mut DbConn,
-    rows: Vec<PostRow>,
-    viewer: Option<&AuthUser>,
-) -> Result<Vec<Post>, ApiError> {
-    let ids: Vec<i64> = rows.iter().map(|p| p.user_id).collect();
-    let cards = load_cards(conn, &ids)?;
-    let post_ids: Vec<i64> = rows.iter().map(|p| p.id).collect();
-    let marks = annotation_db::marks_for_posts(conn, &post_ids, viewer.map(|v| v.id))?;
-    let cited = citations::cited_by_counts(conn, &post_ids)?;
-    let mut reactions = reactions_for(conn, &post_ids, viewer.map(|v| v.id))?;
-    let see_deleted = policy::can_see_deleted(viewer);
-    Ok(rows
-        .into_iter()
-        .map(|p| {
-            let hidden = p.is_deleted() && !see_deleted;
-            let author = cards.get(&p.user_id).cloned().unwrap_or_else(|| {
-                let r = unknown_ref(p.user_id);
-                AuthorCard {
-                    id: r.id,
-                    username: r.username,
-                    display_name: None,
-                    avatar_url: None,
-                    role: crate::users::Role::Member,
-                    rank_title: String::new(),
-                    joined_at: utc(p.created_at),
-                    message_count: 0,
-                    reaction_score: 0,
-                    groups: Vec::new(),
-                    profile: Vec::new(),
-                }
-            });
-            let mine: Vec<&annotation_db::Mark> = if hidden {
-                Vec::new()
-            } else {
-                marks.iter().filter(|m| m.post_id == p.id).collect()
-            };
-            let ranges: Vec<(usize, usize, i64)> = mine
-                .iter()
-                .filter(|m| m.anchor_state != "orphaned")
-                .filter_map(|m| Some((m.start_pos? as usize, m.end_pos? as usize, m.user_id)))
-                .collect();
-            let mut highlights = heatmap::segments(&ranges);
-            let bounds: Vec<usize> = highlights.iter().flat_map(|h| [h.start, h.end]).collect();
-            let units = utf16_offsets(&p.body_text, &bounds);
-            for (i, h) in highlights.iter_mut().enumerate() {
-                h.start_utf16 = units[2 * i];
-                h.end_utf16 = units[2 * i + 1];
-            }
-            Post {
-                annotation_count: mine.len() as i64,
-                highlights,
-                cited_by_count: if hidden {
-                    0
-                } else {
-                    cited.get(&p.id).copied().unwrap_or(0)
-                },
-                reactions: if hidden {
-                    Vec::new()
-                } else {
-                    reactions.remove(&p.id).unwrap_or_default()
-                },
-                id: p.id,
-                thread_id: p.thread_id,
-                position: p.position,
-                author,
-                deleted: p.is_deleted(),
-                body: (!hidden).then_some(p.body),
-                body_html: (!hidden).then_some(p.body_html),
-                body_text: (!hidden).then_some(p.body_text),
-                revision: p.revision,
-                edit_count: p.edit_count,
-                edited_at: p.edited_at.map(utc),
-                created_at: utc(p.created_at),
-            }
-        })
-        .collect())
 }
 
 /// One page of a thread's posts, in position order, with author cards.

@@ -3,3 +3,5 @@
 pub mod db;
 pub mod http;
 pub mod lookup;
+pub mod validate;
+pub mod view;

@@ -2,4 +2,5 @@
 //! and the rank ladder by message count.
 
 pub mod db;
+pub mod fields;
 pub mod http;

@@ -2,4 +2,5 @@
 
 pub mod db;
 pub mod http;
-pub mod views;
+pub mod view;
+pub mod view_counter;

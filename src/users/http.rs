@@ -15,7 +15,7 @@ use crate::extract::{Json, Query};
 use crate::pagination::{Page, PageParams};
 use crate::policy;
 use crate::profiles::db as profile_db;
-use crate::profiles::http::check_value as check_profile_value;
+use crate::profiles::fields::check_value as check_profile_value;
 use crate::AppState;
 use std::collections::BTreeMap;
 

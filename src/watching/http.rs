@@ -10,11 +10,11 @@ use crate::auth::AuthUser;
 use crate::error::{ApiError, Problem};
 use crate::extract::{Json, Query};
 use crate::forums::db as forum_db;
-use crate::forums::http::{build_forums, Forum};
+use crate::forums::view::{build_forums, Forum};
 use crate::pagination::{Page, PageParams};
 use crate::policy;
 use crate::threads::db as thread_db;
-use crate::threads::http::{build_threads, Thread};
+use crate::threads::view::{build_threads, Thread};
 use crate::users::db as user_db;
 use crate::AppState;
 
