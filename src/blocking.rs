@@ -1,39 +1,104 @@
-//! CPU-heavy work that handlers need, run on the blocking thread pool so that an HTTP worker is
-//! never held by it (a slow render would stall every other request on that worker).
+//! CPU-heavy work that handlers need, run off the HTTP workers so that a worker is never held by it
+//! (a slow render would stall every other request on that worker).
 
-use std::sync::OnceLock;
+use std::sync::mpsc;
+use std::sync::{Mutex, OnceLock};
 
 use actix_web::web;
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 
 use crate::error::ApiError;
 use crate::text::{self, Rendered};
 use crate::AppState;
 
-/// Renders run at once on at most half the cores (at least one): a member posting the heaviest
-/// accepted Markdown in a loop can take that share of the machine, never all of it, so readers keep
-/// the rest.
-fn render_slots() -> &'static Semaphore {
-    static SLOTS: OnceLock<Semaphore> = OnceLock::new();
-    SLOTS.get_or_init(|| {
+/// Bodies up to this size render at once on the blocking pool: they take microseconds, and a reply
+/// should not queue behind someone's article.
+const SMALL_BODY: usize = 4 * 1024;
+
+/// The nice value of the render threads: when the machine is busy, readers (at the default 0) get
+/// about ten times the CPU share of a heavy render, so a member posting the heaviest accepted
+/// Markdown in a loop slows their own posts, not other people's reads. When the machine is idle
+/// the renders take all the CPU they need.
+const RENDER_NICENESS: i32 = 10;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Large bodies render on a few threads of their own (half the cores, at least one) at a lowered
+/// priority, in arrival order.
+fn render_queue() -> &'static Mutex<mpsc::Sender<Job>> {
+    static QUEUE: OnceLock<Mutex<mpsc::Sender<Job>>> = OnceLock::new();
+    QUEUE.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let rx = std::sync::Arc::new(Mutex::new(rx));
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Semaphore::new((cores / 2).max(1))
+        for i in 0..(cores / 2).max(1) {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("gloss-render-{i}"))
+                .spawn(move || {
+                    lower_priority();
+                    loop {
+                        // the lock is held only to take the next job, never while rendering
+                        let job = match rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!("cannot start a render thread: {e}");
+            }
+        }
+        Mutex::new(tx)
     })
+}
+
+/// Lowers the calling thread's scheduling priority (on Linux the nice value is per thread).
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: setpriority with PRIO_PROCESS and who = 0 changes only the calling thread's
+        // nice value; it reads no memory of ours.
+        let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, RENDER_NICENESS) };
+        if rc != 0 {
+            tracing::warn!(
+                "render threads keep the default priority: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+    }
 }
 
 /// Renders Markdown off the async workers (its time goes to the metrics).
 pub async fn render(state: &AppState, markdown: String) -> Result<Rendered, ApiError> {
-    let _slot = render_slots()
-        .acquire()
-        .await
-        .map_err(|e| ApiError::internal(format!("render slots closed: {e}")))?;
-    let (rendered, seconds) = web::block(move || {
+    let small = markdown.len() <= SMALL_BODY;
+    let timed = move || {
         let started = std::time::Instant::now();
         let r = text::render(&markdown);
         (r, started.elapsed().as_secs_f64())
-    })
-    .await
-    .map_err(|e| ApiError::internal(format!("rendering failed: {e}")))?;
+    };
+    let (rendered, seconds) = if small {
+        web::block(timed)
+            .await
+            .map_err(|e| ApiError::internal(format!("rendering failed: {e}")))?
+    } else {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move || {
+            // the caller may have gone (client disconnected): nothing to do then
+            let _ = tx.send(timed());
+        });
+        render_queue()
+            .lock()
+            .map_err(|_| ApiError::internal("render queue poisoned"))?
+            .send(job)
+            .map_err(|_| ApiError::internal("render threads stopped"))?;
+        rx.await
+            .map_err(|_| ApiError::internal("a render thread dropped its job"))?
+    };
     state.metrics.rendered(seconds);
     Ok(rendered)
 }

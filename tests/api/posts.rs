@@ -127,6 +127,53 @@ db_test!(rendered_html_is_sanitized_and_links_are_nofollow, |app| {
     );
 });
 
+db_test!(
+    a_long_post_renders_on_the_low_priority_render_threads,
+    |app| {
+        let s = app.forum().await;
+        let a = app.register("saif").await;
+        let (t, _) = app.thread(&a, s.forum_id, "Long read").await;
+        let paragraph = "A paragraph with *emphasis* and a [link](https://example.org).\n\n";
+        let body = paragraph.repeat(200);
+        assert!(body.len() > 8 * 1024);
+        let p = app.reply(&a, t, &body).await;
+        let r = app.get(&format!("/api/v1/posts/{p}"), None).await;
+        let html = r.body["body_html"].as_str().unwrap();
+        assert_eq!(
+            html.matches("<em>emphasis</em>").count(),
+            200,
+            "{}",
+            &html[..200]
+        );
+        assert_eq!(
+            r.body["body_text"]
+                .as_str()
+                .unwrap()
+                .matches("emphasis")
+                .count(),
+            200
+        );
+        // on Linux the render threads run at a lowered priority, so readers come first when busy
+        if cfg!(target_os = "linux") {
+            let mut nice = Vec::new();
+            for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+                let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+                if comm.starts_with("gloss-render") {
+                    let stat = std::fs::read_to_string(task.path().join("stat")).unwrap();
+                    // fields after the command name: state is 3rd, nice the 19th
+                    let after = &stat[stat.rfind(')').unwrap() + 2..];
+                    nice.push(after.split(' ').nth(16).unwrap().parse::<i32>().unwrap());
+                }
+            }
+            assert!(!nice.is_empty(), "no render thread found");
+            assert!(
+                nice.iter().all(|n| *n == 10),
+                "render threads' nice values: {nice:?}"
+            );
+        }
+    }
+);
+
 db_test!(latest_posts_and_a_members_posts_are_feeds, |app| {
     let s = app.forum().await;
     let a = app.register("saif").await;
