@@ -22,6 +22,7 @@ pub mod presence;
 pub mod profiles;
 pub mod ratelimit;
 pub mod reactions;
+pub mod rerender;
 pub mod routes_table;
 pub mod stream;
 pub mod text;

@@ -36,6 +36,9 @@ enum Command {
     Migrate,
     /// Fill an empty database with a small demo forum.
     Demo,
+    /// Render every stored post and annotation again with the current Markdown rules, carrying
+    /// annotations and citations over to the new text (safe while serving; safe to repeat).
+    Rerender,
     /// Print the OpenAPI document (or write it to a file).
     Openapi {
         /// Write to this file instead of standard output.
@@ -116,6 +119,11 @@ fn run(command: Command, config: Config) -> Result<(), String> {
         Command::Demo => {
             let mut conn = state.db.pool().get().map_err(|e| e.to_string())?;
             println!("{}", gloss::demo::fill(&mut conn)?);
+            Ok(())
+        }
+        Command::Rerender => {
+            let mut conn = state.db.pool().get().map_err(|e| e.to_string())?;
+            println!("{}", gloss::rerender::all(&mut conn)?);
             Ok(())
         }
         Command::Openapi { .. } => unreachable!("handled before the database is opened"),

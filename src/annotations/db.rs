@@ -446,3 +446,34 @@ pub fn set_revision_for_post(conn: &mut DbConn, post_id: i64, revision: i32) -> 
     .set(annotations::anchored_revision.eq(revision))
     .execute(conn)
 }
+
+/// The next `limit` annotations with a body after id `after`, by id: (id, body, body_html).
+pub fn bodies_after(
+    conn: &mut DbConn,
+    after: i64,
+    limit: i64,
+) -> QueryResult<Vec<(i64, String, Option<String>)>> {
+    annotations::table
+        .filter(annotations::id.gt(after))
+        .filter(annotations::body.is_not_null())
+        .order(annotations::id)
+        .limit(limit)
+        .select((
+            annotations::id,
+            annotations::body.assume_not_null(),
+            annotations::body_html,
+        ))
+        .load(conn)
+}
+
+/// Stores an annotation's body rendered again, if its Markdown is still `body`.
+pub fn store_rendering(conn: &mut DbConn, id: i64, body: &str, html: &str) -> QueryResult<bool> {
+    let n = diesel::update(
+        annotations::table
+            .find(id)
+            .filter(annotations::body.eq(body)),
+    )
+    .set(annotations::body_html.eq(html))
+    .execute(conn)?;
+    Ok(n > 0)
+}

@@ -264,3 +264,61 @@ pub fn find_many(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<PostRow>> {
         .select(select())
         .load(conn)
 }
+
+/// A post's stored body and its rendered forms, for re-rendering.
+#[derive(Debug, Clone, Queryable)]
+pub struct StoredBody {
+    pub id: i64,
+    pub body: String,
+    pub body_html: String,
+    pub body_text: String,
+}
+
+/// The next `limit` posts after id `after`, by id (a keyset walk over the primary key).
+pub fn bodies_after(conn: &mut DbConn, after: i64, limit: i64) -> QueryResult<Vec<StoredBody>> {
+    posts::table
+        .filter(posts::id.gt(after))
+        .order(posts::id)
+        .limit(limit)
+        .select((posts::id, posts::body, posts::body_html, posts::body_text))
+        .load(conn)
+}
+
+/// Stores a post's body rendered again by the current rules, if its Markdown is still `body` (an
+/// edit in the meantime rendered it already), and carries its annotations and citations over to
+/// the new text as an edit does, keeping the revision. Call inside a transaction; returns the
+/// re-anchoring summary when it stored something.
+pub fn store_rendering(
+    conn: &mut DbConn,
+    id: i64,
+    body: &str,
+    body_html: &str,
+    body_text: &str,
+) -> QueryResult<Option<crate::annotations::reanchor::Summary>> {
+    // lock the post and read it as it is now
+    let post: PostRow = diesel::update(posts::table.find(id))
+        .set(posts::revision.eq(posts::revision))
+        .returning(select())
+        .get_result(conn)?;
+    if post.body != body {
+        return Ok(None);
+    }
+    let summary = if post.body_text != body_text {
+        crate::annotations::reanchor::reanchor_post(
+            conn,
+            id,
+            &post.body_text,
+            body_text,
+            post.revision,
+        )?
+    } else {
+        Default::default()
+    };
+    diesel::update(posts::table.find(id))
+        .set((
+            posts::body_html.eq(body_html),
+            posts::body_text.eq(body_text),
+        ))
+        .execute(conn)?;
+    Ok(Some(summary))
+}

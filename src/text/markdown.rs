@@ -5,7 +5,8 @@
 //! - `text`: the plain text a reader sees, which is what annotation offsets count in. It is defined
 //!   here, once:
 //!   - the text of every paragraph, heading, list item, quote, code block and table cell, in order;
-//!   - a soft line break reads as one space, a hard line break as `\n`;
+//!   - every line break reads as `\n`: a single newline in the source is a line break, as on
+//!     Discourse and XenForo (a news article pasted into a post keeps its lines);
 //!   - blocks are separated by one blank line (`\n\n`), list items by `\n`;
 //!   - inline code keeps its text, an image reads as its alt text, a link as its text;
 //!   - raw HTML in the source is not text a reader sees and is left out;
@@ -109,7 +110,12 @@ pub fn render(markdown: &str) -> Rendered {
 
 fn to_html(markdown: &str) -> String {
     let mut out = String::with_capacity(markdown.len() * 3 / 2);
-    html::push_html(&mut out, Parser::new_ext(markdown, options()));
+    // a single newline is a line break (`<br />`), not a space
+    let events = Parser::new_ext(markdown, options()).map(|e| match e {
+        Event::SoftBreak => Event::HardBreak,
+        e => e,
+    });
+    html::push_html(&mut out, events);
     out
 }
 
@@ -144,8 +150,7 @@ fn plain_text(markdown: &str) -> String {
     for event in Parser::new_ext(markdown, options()) {
         match event {
             Event::Text(t) | Event::Code(t) => push(&mut out, &mut pending, &t),
-            Event::SoftBreak => push(&mut out, &mut pending, " "),
-            Event::HardBreak => push(&mut out, &mut pending, "\n"),
+            Event::SoftBreak | Event::HardBreak => push(&mut out, &mut pending, "\n"),
             Event::Start(Tag::Item)
             | Event::End(TagEnd::Item)
             | Event::End(TagEnd::TableRow)
@@ -200,12 +205,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn paragraphs_are_separated_by_a_blank_line_and_soft_breaks_read_as_spaces() {
+    fn paragraphs_are_separated_by_a_blank_line_and_a_single_newline_is_a_line_break() {
         let r = render("First line\nsame paragraph.\n\nSecond *paragraph* with `code`.");
         assert_eq!(
             r.text,
-            "First line same paragraph.\n\nSecond paragraph with code."
+            "First line\nsame paragraph.\n\nSecond paragraph with code."
         );
+        assert_eq!(
+            r.html,
+            "<p>First line<br>\nsame paragraph.</p>\n<p>Second <em>paragraph</em> with <code>code</code>.</p>\n"
+        );
+    }
+
+    #[test]
+    fn a_pasted_news_article_keeps_its_lines() {
+        let r = render(
+            "AFP Beijing\nPublished: 15 Jul 2025, 13:36\n\nChinese President Xi Jinping said.",
+        );
+        assert_eq!(
+            r.text,
+            "AFP Beijing\nPublished: 15 Jul 2025, 13:36\n\nChinese President Xi Jinping said."
+        );
+        assert!(
+            r.html.starts_with("<p>AFP Beijing<br>\nPublished:"),
+            "{}",
+            r.html
+        );
+        // a hard break (two trailing spaces) reads the same, without the spaces
+        assert_eq!(render("one  \ntwo").text, "one\ntwo");
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod operations;
 mod permissions;
 mod posts;
 mod profiles;
+mod rerender;
 mod review_fixes;
 mod scale;
 mod stream;
