@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::db::{self as thread_db, FieldFilter, NewThread, ThreadFilter, ThreadRow};
 use super::view::{build_threads, Thread};
+use super::view_counter::Viewer;
 use crate::annotations::citations::{self, CitationInput};
 use crate::auth::{AuthUser, MaybeUser};
 use crate::db::DbConn;
@@ -328,7 +329,7 @@ pub async fn list_threads(
     Ok(web::Json(result))
 }
 
-/// One thread. Counts a view (buffered in memory, written in batches).
+/// One thread. Counts a view (once per viewer and hour; buffered in memory, written in batches).
 #[utoipa::path(
     tag = "threads",
     params(("thread_id" = i64, Path, description = "Thread id", example = 9)),
@@ -342,8 +343,10 @@ pub async fn get_thread(
     state: web::Data<AppState>,
     viewer: MaybeUser,
     path: web::Path<i64>,
+    req: actix_web::HttpRequest,
 ) -> Result<web::Json<Thread>, ApiError> {
     let id = path.into_inner();
+    let address = state.limits.client_address(&req);
     let st = state.clone();
     let thread = state
         .db
@@ -351,7 +354,7 @@ pub async fn get_thread(
             let row = thread_db::find(conn, id)?
                 .ok_or_else(|| ApiError::not_found(format!("no thread has id {id}")))?;
             policy::can_view_thread(viewer.0.as_ref(), &row)?;
-            st.views.record(id);
+            st.views.record(id, Viewer::of(viewer.0.as_ref(), &address));
             one(build_threads(conn, &[row], viewer.0.as_ref(), |id| {
                 st.views.pending(id)
             })?)
