@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod notifications;
 pub mod openapi;
+pub mod pages;
 pub mod pagination;
 pub mod policy;
 pub mod posts;
@@ -62,6 +63,8 @@ pub struct AppState {
     pub limits: Arc<ratelimit::Limits>,
     /// Prometheus metrics of this process.
     pub metrics: Arc<metrics::Metrics>,
+    /// The site-wide blocks last built by this process.
+    pub site: Arc<pages::site::SiteCache>,
 }
 
 /// The settings key under which a generated JWT secret is kept.
@@ -117,6 +120,7 @@ impl AppState {
         Ok(AppState {
             limits: Arc::new(ratelimit::Limits::new(&config)),
             metrics: Arc::new(metrics::Metrics::new()),
+            site: Arc::new(pages::site::SiteCache::default()),
             config: Arc::new(config),
             db: database,
             tokens: Arc::new(tokens),
@@ -134,6 +138,7 @@ fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .configure(users::http::routes)
         .configure(forums::http::routes)
         .configure(watching::http::early_routes)
+        .configure(pages::http::routes)
         .configure(threads::http::routes)
         .configure(posts::http::routes)
         .configure(annotations::http::routes)

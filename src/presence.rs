@@ -11,20 +11,54 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::db::schema::users;
-use crate::db::{now, Db, MultiBackend};
+use crate::db::{now, Db, DbConn, MultiBackend};
 use crate::error::{ApiError, Problem, Validator};
 use crate::extract::Query;
 use crate::users::cards::UserRef;
 use crate::users::db::User;
 use crate::AppState;
 
-/// When each member was last active, since the last flush.
+/// When each member was last active, since the last flush; and when each guest was last seen
+/// reading a page (in this process only, by a keyed hash of their address, never written).
 #[derive(Debug, Default)]
 pub struct Presence {
     seen: Mutex<HashMap<i64, NaiveDateTime>>,
+    guests: Mutex<HashMap<u64, NaiveDateTime>>,
+    keys: std::collections::hash_map::RandomState,
 }
 
+/// The widest "online" window a client may ask for, in minutes.
+pub const MAX_WINDOW: i64 = 1440;
+
+/// The most guests remembered; past it the longest-gone are forgotten first.
+const MAX_GUESTS: usize = 100_000;
+
 impl Presence {
+    /// Notes that a guest at `address` is reading now.
+    pub fn record_guest(&self, address: &str) {
+        use std::hash::BuildHasher;
+        let key = self.keys.hash_one(address);
+        let at = now();
+        if let Ok(mut g) = self.guests.lock() {
+            if g.len() >= MAX_GUESTS && !g.contains_key(&key) {
+                let day_ago = at - ChronoDuration::minutes(MAX_WINDOW);
+                g.retain(|_, seen| *seen >= day_ago);
+                if g.len() >= MAX_GUESTS {
+                    g.clear();
+                }
+            }
+            g.insert(key, at);
+        }
+    }
+
+    /// Guests seen since `cutoff`.
+    pub fn guests_since(&self, cutoff: NaiveDateTime) -> i64 {
+        self.guests
+            .lock()
+            .map(|g| g.values().filter(|at| **at >= cutoff).count() as i64)
+            .unwrap_or(0)
+    }
+
     /// Notes that a member is active now.
     pub fn record(&self, user_id: i64) {
         if let Ok(mut s) = self.seen.lock() {
@@ -32,12 +66,18 @@ impl Presence {
         }
     }
 
-    fn snapshot(&self) -> HashMap<i64, NaiveDateTime> {
+    /// Member activity not yet written.
+    pub fn snapshot(&self) -> HashMap<i64, NaiveDateTime> {
         self.seen.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
     /// Writes the buffered activity in one transaction; on failure it is kept for the next try.
+    /// Guests gone longer than the widest window are forgotten.
     pub async fn flush(&self, db: &Db) -> Result<usize, ApiError> {
+        if let Ok(mut g) = self.guests.lock() {
+            let cutoff = now() - ChronoDuration::minutes(MAX_WINDOW);
+            g.retain(|_, at| *at >= cutoff);
+        }
         let taken = self
             .seen
             .lock()
@@ -86,7 +126,7 @@ pub struct OnlineParams {
 
 /// Members online.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"window_minutes": 15, "count": 2, "hidden_count": 1,
+#[schema(example = json!({"window_minutes": 15, "count": 2, "hidden_count": 1, "guest_count": 14,
     "items": [{"id": 1, "username": "saif", "display_name": "Saif"}, {"id": 2, "username": "lin", "display_name": null}]}))]
 pub struct OnlineMembers {
     pub window_minutes: i64,
@@ -94,6 +134,9 @@ pub struct OnlineMembers {
     pub count: i64,
     /// Members online who chose to hide it (counted, never named).
     pub hidden_count: i64,
+    /// Guests who read a thread or the site blocks within the window (as seen by this server
+    /// process: behind a load balancer each process counts the guests it served).
+    pub guest_count: i64,
     /// The visible ones, most recently active first (at most 200).
     pub items: Vec<UserRef>,
 }
@@ -118,9 +161,9 @@ pub async fn online(
         .unwrap_or(state.config.online_window_minutes);
     Validator::new()
         .check(
-            (1..=1440).contains(&window),
+            (1..=MAX_WINDOW).contains(&window),
             "window_minutes",
-            "must be between 1 and 1440",
+            format!("must be between 1 and {MAX_WINDOW}"),
         )
         .finish()?;
     let cutoff = now() - ChronoDuration::minutes(window);
@@ -131,46 +174,63 @@ pub async fn online(
         .into_iter()
         .filter(|(_, at)| *at >= cutoff)
         .collect();
+    let guests = state.presence.guests_since(cutoff);
     let result = state
         .db
         .run(move |conn| {
-            let select = <User as Selectable<MultiBackend>>::construct_selection();
-            let mut found: Vec<User> = users::table
-                .filter(users::last_seen_at.ge(cutoff))
-                .filter(users::disabled.eq(false))
-                .select(select)
-                .load(conn)?;
-            let missing: Vec<i64> = buffered
-                .keys()
-                .filter(|id| !found.iter().any(|u| u.id == **id))
-                .copied()
-                .collect();
-            if !missing.is_empty() {
-                found.extend(
-                    users::table
-                        .filter(users::id.eq_any(missing))
-                        .filter(users::disabled.eq(false))
-                        .select(<User as Selectable<MultiBackend>>::construct_selection())
-                        .load::<User>(conn)?,
-                );
-            }
-            let seen = |u: &User| buffered.get(&u.id).copied().max(u.last_seen_at);
-            found.sort_by(|a, b| seen(b).cmp(&seen(a)).then(a.id.cmp(&b.id)));
-            let hidden_count = found.iter().filter(|u| u.hide_presence).count() as i64;
-            let visible: Vec<UserRef> = found
-                .iter()
-                .filter(|u| !u.hide_presence)
-                .map(UserRef::from)
-                .collect();
-            Ok(OnlineMembers {
-                window_minutes: window,
-                count: visible.len() as i64,
-                hidden_count,
-                items: visible.into_iter().take(200).collect(),
-            })
+            Ok(online_members(
+                conn, window, cutoff, &buffered, guests, 200,
+            )?)
         })
         .await?;
     Ok(web::Json(result))
+}
+
+/// The members active since `cutoff` (`buffered`: activity not yet written), most recent first,
+/// at most `limit` of them named; `guests` is passed through.
+pub fn online_members(
+    conn: &mut DbConn,
+    window: i64,
+    cutoff: NaiveDateTime,
+    buffered: &HashMap<i64, NaiveDateTime>,
+    guests: i64,
+    limit: usize,
+) -> QueryResult<OnlineMembers> {
+    let select = <User as Selectable<MultiBackend>>::construct_selection();
+    let mut found: Vec<User> = users::table
+        .filter(users::last_seen_at.ge(cutoff))
+        .filter(users::disabled.eq(false))
+        .select(select)
+        .load(conn)?;
+    let missing: Vec<i64> = buffered
+        .iter()
+        .filter(|(id, at)| **at >= cutoff && !found.iter().any(|u| u.id == **id))
+        .map(|(id, _)| *id)
+        .collect();
+    if !missing.is_empty() {
+        found.extend(
+            users::table
+                .filter(users::id.eq_any(missing))
+                .filter(users::disabled.eq(false))
+                .select(<User as Selectable<MultiBackend>>::construct_selection())
+                .load::<User>(conn)?,
+        );
+    }
+    let seen = |u: &User| buffered.get(&u.id).copied().max(u.last_seen_at);
+    found.sort_by(|a, b| seen(b).cmp(&seen(a)).then(a.id.cmp(&b.id)));
+    let hidden_count = found.iter().filter(|u| u.hide_presence).count() as i64;
+    let visible: Vec<UserRef> = found
+        .iter()
+        .filter(|u| !u.hide_presence)
+        .map(UserRef::from)
+        .collect();
+    Ok(OnlineMembers {
+        window_minutes: window,
+        count: visible.len() as i64,
+        hidden_count,
+        guest_count: guests,
+        items: visible.into_iter().take(limit).collect(),
+    })
 }
 
 /// The routes of this module (before `/users/{username}`).

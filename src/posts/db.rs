@@ -322,3 +322,30 @@ pub fn store_rendering(
         .execute(conn)?;
     Ok(Some(summary))
 }
+
+/// Where one of the newest posts sits, without its body.
+#[derive(Debug, Clone, Queryable)]
+pub struct PostHead {
+    pub id: i64,
+    pub thread_id: i64,
+    pub user_id: i64,
+    pub created_at: NaiveDateTime,
+}
+
+/// The newest `limit` visible posts in visible threads, newest first, without their bodies (the
+/// primary key walked backwards).
+pub fn latest_heads(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<PostHead>> {
+    posts::table
+        .inner_join(threads::table)
+        .filter(posts::deleted_at.is_null())
+        .filter(threads::deleted_at.is_null())
+        .order(posts::id.desc())
+        .limit(limit)
+        .select((
+            posts::id,
+            posts::thread_id,
+            posts::user_id,
+            posts::created_at,
+        ))
+        .load(conn)
+}

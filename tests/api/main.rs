@@ -15,6 +15,7 @@ mod limits;
 mod metrics;
 mod openapi;
 mod operations;
+mod pages;
 mod permissions;
 mod posts;
 mod profiles;

@@ -1,0 +1,147 @@
+//! The thread page: everything the seed's thread page shows about the thread, in one answer.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::auth::AuthUser;
+use crate::db::DbConn;
+use crate::error::ApiError;
+use crate::forums::db::{self as forum_db, ForumRow};
+use crate::forums::fields::{FieldType, FieldValue};
+use crate::forums::view::ForumKind;
+use crate::pagination::{Page, PageRequest};
+use crate::policy;
+use crate::posts::db as post_db;
+use crate::posts::lookup::thread_or_404;
+use crate::posts::view::{build_posts, Post};
+use crate::threads::db as thread_db;
+use crate::threads::view::{build_threads, Thread};
+use crate::users::db as user_db;
+use crate::watching::db as watch_db;
+
+/// How many threads the side blocks ("More threads by", "Posts you haven't read yet") list.
+pub const SIDE_BLOCK_SIZE: i64 = 5;
+
+/// One step of the way from the top of the forum tree to the thread's forum.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"id": 2, "kind": "forum", "title": "Chinese Defense", "slug": "chinese-defense"}))]
+pub struct Crumb {
+    pub id: i64,
+    pub kind: ForumKind,
+    pub title: String,
+    pub slug: String,
+}
+
+/// A custom field value with what a reader needs to show it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"key": "date_of_event", "label": "Date of Event", "field_type": "date", "value": "2025-07-16"}))]
+pub struct LabelledField {
+    pub key: String,
+    pub label: String,
+    pub field_type: FieldType,
+    pub value: FieldValue,
+}
+
+/// The thread page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ThreadPage {
+    /// The thread, with the caller's reading and watching state (`reading`, `null` for guests).
+    pub thread: Thread,
+    /// From the top category down to the thread's forum.
+    pub breadcrumb: Vec<Crumb>,
+    /// The thread's custom field values, in the forum's field order, with labels and types.
+    pub fields: Vec<LabelledField>,
+    /// The page of posts asked for, with author cards, Analyze Post counts, heat maps and
+    /// reactions (the caller's own among them).
+    pub posts: Page<Post>,
+    /// "More threads by" the thread's author: their newest other threads (at most 5).
+    pub more_by_author: Vec<Thread>,
+    /// "Posts you haven't read yet": the caller's newest unread threads (at most 5); `null` for
+    /// guests.
+    pub unread: Option<Vec<Thread>>,
+}
+
+/// The trail from the top of the tree to `forum_id`.
+fn breadcrumb(all: &[ForumRow], forum_id: i64) -> Vec<Crumb> {
+    let mut trail = Vec::new();
+    let mut next = Some(forum_id);
+    // the tree has no cycles, but a bound costs nothing
+    while let Some(id) = next.filter(|_| trail.len() < 32) {
+        let Some(f) = all.iter().find(|f| f.id == id) else {
+            break;
+        };
+        trail.push(Crumb {
+            id: f.id,
+            kind: ForumKind::parse(&f.kind),
+            title: f.title.clone(),
+            slug: f.slug.clone(),
+        });
+        next = f.parent_id;
+    }
+    trail.reverse();
+    trail
+}
+
+/// Assembles the thread page `page` of thread `id` for `viewer`. `pending_views` adds the views
+/// not yet written.
+pub fn assemble(
+    conn: &mut DbConn,
+    viewer: Option<&AuthUser>,
+    id: i64,
+    page: PageRequest,
+    pending_views: impl Fn(i64) -> i64,
+) -> Result<ThreadPage, ApiError> {
+    let row = thread_or_404(conn, id)?;
+    policy::can_view_thread(viewer, &row)?;
+    let forums = forum_db::list_all(conn)?;
+    let defs = forum_db::fields(conn, row.forum_id)?;
+    // the thread and the side blocks' threads are built together: one set of queries for all
+    let (mine, _) = thread_db::list_by_user(conn, row.user_id, 0, SIDE_BLOCK_SIZE + 1)?;
+    let more: Vec<_> = mine
+        .into_iter()
+        .filter(|t| t.id != id)
+        .take(SIDE_BLOCK_SIZE as usize)
+        .collect();
+    let unread = match viewer {
+        Some(v) => {
+            let me = user_db::require_active(conn, v.id)?;
+            let (rows, _) =
+                watch_db::unread_threads(conn, v.id, me.created_at, 0, SIDE_BLOCK_SIZE)?;
+            Some(rows)
+        }
+        None => None,
+    };
+    let mut rows = vec![row.clone()];
+    rows.extend(more.iter().cloned());
+    rows.extend(unread.iter().flatten().cloned());
+    let mut built = build_threads(conn, &rows, viewer, pending_views)?.into_iter();
+    let thread = built
+        .next()
+        .ok_or_else(|| ApiError::internal("thread vanished while being read"))?;
+    let more_by_author: Vec<Thread> = built.by_ref().take(more.len()).collect();
+    let unread = unread.map(|_| built.collect::<Vec<Thread>>());
+
+    let fields = defs
+        .iter()
+        .filter_map(|d| {
+            let value = thread.fields.get(&d.key)?;
+            Some(LabelledField {
+                key: d.key.clone(),
+                label: d.label.clone(),
+                field_type: FieldType::parse(&d.field_type)?,
+                value: value.clone(),
+            })
+        })
+        .collect();
+    let from = page.offset() + 1;
+    let posts = post_db::range(conn, id, from, from + page.limit() - 1)?;
+    let posts = page.page(build_posts(conn, posts, viewer)?, row.last_position);
+    Ok(ThreadPage {
+        breadcrumb: breadcrumb(&forums, row.forum_id),
+        thread,
+        fields,
+        posts,
+        more_by_author,
+        unread,
+    })
+}

@@ -1,0 +1,324 @@
+//! The seed's thread page from two requests (three for a member, with the read marker): the
+//! thread view and the site-wide blocks.
+
+use serde_json::{json, Value};
+
+use crate::common::{db_test, ForumSetup, Member, TestApp};
+
+struct Seed {
+    s: ForumSetup,
+    saif: Member,
+    lin: Member,
+    thread: i64,
+    first_post: i64,
+    other_thread: i64,
+}
+
+/// The seed page's thread: a prefix and a date field, saif's article and replies, a highlight,
+/// a private note, a reaction, and another thread of saif's.
+async fn seed(app: &TestApp) -> Seed {
+    let s = app.forum().await;
+    let prefix = app
+        .post(
+            &format!("/api/v1/forums/{}/prefixes", s.forum_id),
+            Some(&s.admin.token),
+            json!({"label": "🇨🇳"}),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let field = app
+        .post(
+            &format!("/api/v1/forums/{}/fields", s.forum_id),
+            Some(&s.admin.token),
+            json!({"key": "date_of_event", "label": "Date of Event", "field_type": "date"}),
+        )
+        .await;
+    assert_eq!(field.status, 201, "{}", field.text);
+    let saif = app.register("saif").await;
+    let lin = app.register("lin").await;
+    let t = app
+        .post(
+            &format!("/api/v1/forums/{}/threads", s.forum_id),
+            Some(&saif.token),
+            json!({"title": "China-Russia Strategic Partners", "prefix_id": prefix,
+                   "fields": {"date_of_event": "2025-07-16"},
+                   "body": "AFP Beijing\nPublished: 15 Jul 2025\n\nXi vows to strengthen mutual support."}),
+        )
+        .await;
+    assert_eq!(t.status, 201, "{}", t.text);
+    let thread = t.body["thread"]["id"].as_i64().unwrap();
+    let first_post = t.body["first_post"]["id"].as_i64().unwrap();
+    for i in 0..3 {
+        app.reply(&lin, thread, &format!("Reply {i}.")).await;
+    }
+    let annotate = |vis: &str| json!({"motivation": "highlighting", "visibility": vis, "selector": {"exact": "mutual support"}});
+    for vis in ["public", "private"] {
+        let r = app
+            .post(
+                &format!("/api/v1/posts/{first_post}/annotations"),
+                Some(&lin.token),
+                annotate(vis),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    let r = app
+        .put(
+            &format!("/api/v1/posts/{first_post}/reactions/like"),
+            Some(&lin.token),
+        )
+        .await;
+    assert!(r.status < 300, "{}", r.text);
+    let (other_thread, _) = app.thread(&saif, s.forum_id, "SCO ministers meet").await;
+    Seed {
+        s,
+        saif,
+        lin,
+        thread,
+        first_post,
+        other_thread,
+    }
+}
+
+fn ids(list: &Value) -> Vec<i64> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_i64().unwrap())
+        .collect()
+}
+
+db_test!(a_guest_gets_the_seed_page_from_two_requests, |app| {
+    let sd = seed(&app).await;
+    let view = app
+        .get(&format!("/api/v1/threads/{}/view", sd.thread), None)
+        .await;
+    assert_eq!(view.status, 200, "{}", view.text);
+    let v = &view.body;
+    // the thread with its breadcrumb, prefix and labelled fields
+    assert_eq!(v["thread"]["title"], "China-Russia Strategic Partners");
+    assert_eq!(v["thread"]["prefix"]["label"], "🇨🇳");
+    assert_eq!(v["thread"]["reading"], Value::Null);
+    let crumbs: Vec<(&str, &str)> = v["breadcrumb"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["kind"].as_str().unwrap(), c["title"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        crumbs,
+        vec![
+            ("category", "Defense & Geopolitics"),
+            ("forum", "Chinese Defense")
+        ]
+    );
+    assert_eq!(v["breadcrumb"][1]["id"], sd.s.forum_id);
+    assert_eq!(
+        v["fields"],
+        json!([{"key": "date_of_event", "label": "Date of Event", "field_type": "date", "value": "2025-07-16"}])
+    );
+    // the posts with cards, Analyze Post counts, heat map and reactions; the page numbers
+    assert_eq!(v["posts"]["total"], 4);
+    assert_eq!(v["posts"]["total_pages"], 1);
+    let first = &v["posts"]["items"][0];
+    assert_eq!(first["id"], sd.first_post);
+    assert_eq!(first["author"]["username"], "saif");
+    assert!(first["author"]["rank_title"].is_string());
+    assert_eq!(
+        first["annotation_count"], 1,
+        "a guest sees the public highlight only"
+    );
+    assert_eq!(first["highlights"][0]["count"], 1);
+    assert_eq!(first["reactions"][0]["kind"], "like");
+    assert_eq!(first["reactions"][0]["count"], 1);
+    assert_eq!(first["reactions"][0]["reacted"], false);
+    assert_eq!(ids(&v["more_by_author"]), vec![sd.other_thread]);
+    assert_eq!(v["unread"], Value::Null);
+
+    let site = app.get("/api/v1/site", None).await;
+    assert_eq!(site.status, 200, "{}", site.text);
+    assert_eq!(site.header("cache-control"), Some("public, max-age=5"));
+    let b = &site.body;
+    let latest = &b["latest_posts"][0];
+    assert_eq!(latest["thread_id"], sd.other_thread);
+    assert_eq!(latest["thread_title"], "SCO ministers meet");
+    assert_eq!(latest["forum_title"], "Chinese Defense");
+    assert_eq!(latest["author"]["username"], "saif");
+    assert_eq!(b["latest_posts"][1]["prefix"]["label"], "🇨🇳");
+    assert_eq!(
+        b["latest_posts"][1]["thread_title"],
+        "China-Russia Strategic Partners"
+    );
+    assert_eq!(b["statistics"]["threads"], 2);
+    assert_eq!(b["statistics"]["posts"], 5);
+    assert_eq!(b["statistics"]["members"], 3);
+    assert_eq!(b["statistics"]["newest_member"]["username"], "lin");
+    assert_eq!(b["online"]["guest_count"], 1, "{}", site.text);
+    let online: Vec<&str> = b["online"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap())
+        .collect();
+    assert!(
+        online.contains(&"lin") && online.contains(&"saif"),
+        "{online:?}"
+    );
+});
+
+db_test!(a_member_gets_their_own_state_in_the_same_request, |app| {
+    let sd = seed(&app).await;
+    // saif has not read lin's replies; lin has read everything (posting marks read)
+    let view = app
+        .get(
+            &format!("/api/v1/threads/{}/view", sd.thread),
+            Some(&sd.lin.token),
+        )
+        .await;
+    assert_eq!(view.status, 200, "{}", view.text);
+    let v = &view.body;
+    assert_eq!(v["thread"]["reading"]["unread"], false);
+    assert_eq!(v["thread"]["reading"]["watching"], true);
+    let first = &v["posts"]["items"][0];
+    assert_eq!(
+        first["annotation_count"], 2,
+        "lin sees their private note too"
+    );
+    assert_eq!(first["reactions"][0]["reacted"], true);
+    assert!(v["unread"].is_array());
+    let saif = app
+        .get(
+            &format!("/api/v1/threads/{}/view?per_page=2&page=2", sd.other_thread),
+            Some(&sd.saif.token),
+        )
+        .await;
+    assert_eq!(saif.status, 200, "{}", saif.text);
+    assert_eq!(
+        ids(&saif.body["unread"]),
+        vec![sd.thread],
+        "saif has lin's replies to read"
+    );
+    assert_eq!(saif.body["thread"]["reading"]["unread"], false);
+    assert_eq!(ids(&saif.body["more_by_author"]), vec![sd.thread]);
+    assert_eq!(saif.body["posts"]["page"], 2);
+    assert_eq!(saif.body["posts"]["items"], json!([]));
+    // the third request: the read marker, up to the last position the page showed
+    let shown = app
+        .get(
+            &format!("/api/v1/threads/{}/view", sd.thread),
+            Some(&sd.saif.token),
+        )
+        .await;
+    let position = shown.body["posts"]["items"][3]["position"].clone();
+    assert_eq!(position, 4);
+    let r = app
+        .post(
+            &format!("/api/v1/threads/{}/read", sd.thread),
+            Some(&sd.saif.token),
+            json!({ "position": position }),
+        )
+        .await;
+    assert!(r.status < 300, "{}", r.text);
+    let again = app
+        .get(
+            &format!("/api/v1/threads/{}/view", sd.other_thread),
+            Some(&sd.saif.token),
+        )
+        .await;
+    assert_eq!(again.body["unread"], json!([]));
+});
+
+db_test!(
+    the_thread_view_counts_a_view_once_per_viewer_and_the_site_blocks_none,
+    |app| {
+        let sd = seed(&app).await;
+        let path = format!("/api/v1/threads/{}/view", sd.thread);
+        let first = app.get(&path, None).await;
+        assert_eq!(first.body["thread"]["view_count"], 1);
+        for token in [
+            None,
+            Some(sd.lin.token.as_str()),
+            Some(sd.lin.token.as_str()),
+        ] {
+            app.get(&path, token).await;
+        }
+        for _ in 0..3 {
+            app.get("/api/v1/site", None).await;
+        }
+        let t = app
+            .get(&format!("/api/v1/threads/{}", sd.thread), None)
+            .await;
+        assert_eq!(t.body["view_count"], 2, "the guest and lin");
+    }
+);
+
+db_test!(
+    the_thread_view_costs_the_same_queries_whatever_the_page_size,
+    |app| {
+        let sd = seed(&app).await;
+        for i in 0..12 {
+            app.reply(&sd.lin, sd.thread, &format!("More {i}.")).await;
+        }
+        let mut costs = Vec::new();
+        for per_page in [2, 15] {
+            let before = app.state.db.query_count();
+            let r = app
+                .get(
+                    &format!("/api/v1/threads/{}/view?per_page={per_page}", sd.thread),
+                    Some(&sd.saif.token),
+                )
+                .await;
+            assert_eq!(r.status, 200);
+            assert_eq!(r.body["posts"]["items"].as_array().unwrap().len(), per_page);
+            costs.push(app.state.db.query_count() - before);
+        }
+        assert_eq!(costs[0], costs[1], "{costs:?}");
+        assert!(costs[0] <= 30, "{costs:?} queries");
+    }
+);
+
+db_test!(
+    a_missing_or_deleted_thread_view_is_a_404_and_bad_pages_a_422,
+    |app| {
+        let sd = seed(&app).await;
+        app.get("/api/v1/threads/999999/view", None)
+            .await
+            .assert_problem(404, "not_found");
+        app.get(
+            &format!("/api/v1/threads/{}/view?per_page=1000", sd.thread),
+            None,
+        )
+        .await
+        .assert_problem(422, "validation_failed");
+        let r = app
+            .delete(
+                &format!("/api/v1/threads/{}", sd.other_thread),
+                Some(&sd.s.admin.token),
+            )
+            .await;
+        assert_eq!(r.status, 204, "{}", r.text);
+        app.get(
+            &format!("/api/v1/threads/{}/view", sd.other_thread),
+            Some(&sd.lin.token),
+        )
+        .await
+        .assert_problem(404, "not_found");
+        // and it leaves the author's other threads
+        let v = app
+            .get(&format!("/api/v1/threads/{}/view", sd.thread), None)
+            .await;
+        assert_eq!(v.body["more_by_author"], json!([]));
+    }
+);
+
+db_test!(the_site_blocks_are_built_once_and_served_from_memory, |app| {
+    seed(&app).await;
+    let first = app.get("/api/v1/site", None).await;
+    let before = app.state.db.query_count();
+    let second = app.get("/api/v1/site", None).await;
+    assert_eq!(app.state.db.query_count() - before, 0);
+    assert_eq!(second.status, 200, "{}", second.text);
+    assert_eq!(second.body["generated_at"], first.body["generated_at"]);
+});
