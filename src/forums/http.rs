@@ -1,7 +1,4 @@
 //! `/forums`, `/prefixes`, `/thread-fields`: the forum tree, and per-forum prefixes and fields.
-
-use std::collections::HashMap;
-
 use actix_web::{delete, get, http::header, patch, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -10,7 +7,7 @@ use super::db::{
     self as forum_db, FieldChanges, FieldRow, ForumChanges, ForumRow, NewField, NewForum, PrefixRow,
 };
 use super::fields::{options_of, FieldType};
-use super::view::{build_forums, Forum, ForumKind};
+use super::view::{build_forums, into_tree, Forum, ForumKind};
 use crate::auth::AuthUser;
 use crate::db::{now, DbConn};
 use crate::error::{ApiError, ErrorKind, Problem, Validator};
@@ -225,28 +222,6 @@ fn valid_slug(slug: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
-/// Nests a flat, ordered list of forums into a tree.
-fn into_tree(flat: Vec<Forum>) -> Vec<Forum> {
-    let mut by_parent: HashMap<Option<i64>, Vec<Forum>> = HashMap::new();
-    for f in flat {
-        by_parent.entry(f.parent_id).or_default().push(f);
-    }
-    fn attach(
-        parent: Option<i64>,
-        by_parent: &mut HashMap<Option<i64>, Vec<Forum>>,
-        depth: usize,
-    ) -> Vec<Forum> {
-        let mut nodes = by_parent.remove(&parent).unwrap_or_default();
-        if depth < 16 {
-            for n in &mut nodes {
-                n.children = attach(Some(n.id), by_parent, depth + 1);
-            }
-        }
-        nodes
-    }
-    attach(None, &mut by_parent, 0)
-}
-
 async fn load_forum(state: &AppState, id: i64) -> Result<ForumRow, ApiError> {
     state
         .db
@@ -296,25 +271,29 @@ pub async fn get_forum(
     path: web::Path<i64>,
 ) -> Result<web::Json<Forum>, ApiError> {
     let id = path.into_inner();
-    let forum = state
+    let flat = state
         .db
         .run(move |conn| {
             let rows = forum_db::list_all(conn)?;
-            let subset: Vec<ForumRow> = rows
-                .into_iter()
-                .filter(|f| f.id == id || f.parent_id == Some(id))
-                .collect();
-            if !subset.iter().any(|f| f.id == id) {
+            if !rows.iter().any(|f| f.id == id) {
                 return Err(ApiError::not_found(format!("no forum has id {id}")));
             }
-            build_forums(conn, &subset)
+            build_forums(conn, &rows)
         })
         .await?;
-    let (mut me, children): (Vec<Forum>, Vec<Forum>) = forum.into_iter().partition(|f| f.id == id);
-    let mut me = me
-        .pop()
-        .ok_or_else(|| ApiError::not_found("no such forum"))?;
-    me.children = children;
+    // the whole tree, so that a category carries the sums of everything below it
+    fn find(nodes: Vec<Forum>, id: i64) -> Option<Forum> {
+        for n in nodes {
+            if n.id == id {
+                return Some(n);
+            }
+            if let Some(found) = find(n.children, id) {
+                return Some(found);
+            }
+        }
+        None
+    }
+    let me = find(into_tree(flat), id).ok_or_else(|| ApiError::not_found("no such forum"))?;
     Ok(web::Json(me))
 }
 

@@ -71,15 +71,16 @@ pub struct Forum {
     pub description: Option<String>,
     /// Order among its siblings (ascending).
     pub position: i32,
-    /// Visible threads.
+    /// Visible threads (for a category, of the forums below it).
     pub thread_count: i64,
-    /// Visible posts in visible threads.
+    /// Visible posts in visible threads (for a category, of the forums below it).
     pub post_count: i64,
     pub last_post: Option<ForumLastPost>,
     /// Sub-forums, in order (always empty in responses that are not trees).
     #[schema(no_recursion)]
     pub children: Vec<Forum>,
 }
+
 /// Builds API forums from rows, with last-post threads and authors loaded in two queries.
 pub fn build_forums(conn: &mut DbConn, rows: &[ForumRow]) -> Result<Vec<Forum>, ApiError> {
     let thread_ids: Vec<i64> = rows.iter().filter_map(|f| f.last_thread_id).collect();
@@ -118,4 +119,37 @@ pub fn build_forums(conn: &mut DbConn, rows: &[ForumRow]) -> Result<Vec<Forum>, 
             children: Vec::new(),
         })
         .collect())
+}
+
+/// Nests a flat, ordered list of forums into a tree; a category carries the sums of the forums
+/// below it (threads, posts) and the latest of their last posts.
+pub fn into_tree(flat: Vec<Forum>) -> Vec<Forum> {
+    let mut by_parent: HashMap<Option<i64>, Vec<Forum>> = HashMap::new();
+    for f in flat {
+        by_parent.entry(f.parent_id).or_default().push(f);
+    }
+    fn attach(
+        parent: Option<i64>,
+        by_parent: &mut HashMap<Option<i64>, Vec<Forum>>,
+        depth: usize,
+    ) -> Vec<Forum> {
+        let mut nodes = by_parent.remove(&parent).unwrap_or_default();
+        if depth < 16 {
+            for n in &mut nodes {
+                n.children = attach(Some(n.id), by_parent, depth + 1);
+                if n.kind == ForumKind::Category {
+                    // a category holds no threads of its own
+                    n.thread_count = n.children.iter().map(|c| c.thread_count).sum();
+                    n.post_count = n.children.iter().map(|c| c.post_count).sum();
+                    n.last_post = n
+                        .children
+                        .iter()
+                        .filter_map(|c| c.last_post.clone())
+                        .max_by_key(|p| (p.posted_at, p.post_id));
+                }
+            }
+        }
+        nodes
+    }
+    attach(None, &mut by_parent, 0)
 }

@@ -288,3 +288,38 @@ db_test!(custom_fields_are_defined_with_types, |app| {
     assert_eq!(keys, vec!["date_of_event", "theatre"]);
     assert_eq!(list.body["items"][0]["field_type"], "date");
 });
+
+db_test!(a_category_carries_the_sums_of_its_forums, |app| {
+    let s = app.forum().await;
+    let second = app
+        .post(
+            "/api/v1/forums",
+            Some(&s.admin.token),
+            json!({"kind": "forum", "parent_id": s.category_id, "title": "Russian Defense"}),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let m = app.register("saif").await;
+    let (a, _) = app.thread(&m, s.forum_id, "One").await;
+    app.reply(&m, a, "A reply.").await;
+    let (b, _) = app.thread(&m, second, "Two").await;
+    let last = app.reply(&m, b, "The newest post.").await;
+    let tree = app.get("/api/v1/forums", None).await;
+    let category = &tree.body["items"][0];
+    assert_eq!(category["kind"], "category");
+    assert_eq!(category["thread_count"], 2);
+    assert_eq!(category["post_count"], 4);
+    assert_eq!(category["last_post"]["post_id"], last);
+    assert_eq!(category["last_post"]["thread_title"], "Two");
+    let one = app
+        .get(&format!("/api/v1/forums/{}", s.category_id), None)
+        .await;
+    assert_eq!(one.body["thread_count"], 2);
+    assert_eq!(one.body["children"].as_array().unwrap().len(), 2);
+    assert_eq!(one.body["children"][1]["thread_count"], 1);
+    let forum = app.get(&format!("/api/v1/forums/{second}"), None).await;
+    assert_eq!(forum.body["thread_count"], 1);
+    assert_eq!(forum.body["post_count"], 2);
+});

@@ -313,12 +313,15 @@ db_test!(
     }
 );
 
-db_test!(the_site_blocks_are_built_once_and_served_from_memory, |app| {
-    seed(&app).await;
-    let first = app.get("/api/v1/site", None).await;
-    let before = app.state.db.query_count();
-    let second = app.get("/api/v1/site", None).await;
-    assert_eq!(app.state.db.query_count() - before, 0);
-    assert_eq!(second.status, 200, "{}", second.text);
-    assert_eq!(second.body["generated_at"], first.body["generated_at"]);
-});
+db_test!(
+    the_site_blocks_are_built_once_and_served_from_memory,
+    |app| {
+        seed(&app).await;
+        let first = app.get("/api/v1/site", None).await;
+        let before = app.state.db.query_count();
+        let second = app.get("/api/v1/site", None).await;
+        assert_eq!(app.state.db.query_count() - before, 0);
+        assert_eq!(second.status, 200, "{}", second.text);
+        assert_eq!(second.body["generated_at"], first.body["generated_at"]);
+    }
+);
