@@ -1,4 +1,5 @@
 //! `/forums`, `/prefixes`, `/thread-fields`: the forum tree, and per-forum prefixes and fields.
+
 use actix_web::{delete, get, http::header, patch, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
