@@ -98,8 +98,14 @@ fn write_openapi(output: Option<std::path::PathBuf>) -> Result<(), String> {
             std::fs::write(&path, json).map_err(|e| format!("cannot write {}: {e}", path.display()))
         }
         None => {
-            print!("{json}");
-            Ok(())
+            use std::io::Write;
+            // a reader that stops early (`gloss openapi | head`) is not an error
+            match std::io::stdout().lock().write_all(json.as_bytes()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    Err(format!("cannot write the document: {e}"))
+                }
+                _ => Ok(()),
+            }
         }
     }
 }
