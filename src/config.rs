@@ -58,6 +58,8 @@ pub struct Config {
     pub public_url: Option<String>,
     /// `GLOSS_VIEW_FLUSH_INTERVAL`: seconds between writes of buffered thread views.
     pub view_flush_interval: Duration,
+    /// `GLOSS_PAGE_CACHE_MB`: memory for built thread pages (0 turns the cache off).
+    pub page_cache_mb: usize,
 }
 
 impl Default for Config {
@@ -87,6 +89,7 @@ impl Default for Config {
             view_flush_interval: Duration::from_secs(10),
             public_url: None,
             online_window_minutes: 15,
+            page_cache_mb: 64,
         }
     }
 }
@@ -196,6 +199,11 @@ impl Config {
             )?,
             public_url: get("GLOSS_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_string()),
             view_flush_interval: secs("GLOSS_VIEW_FLUSH_INTERVAL", d.view_flush_interval)?,
+            page_cache_mb: num(
+                "GLOSS_PAGE_CACHE_MB",
+                get("GLOSS_PAGE_CACHE_MB"),
+                d.page_cache_mb,
+            )?,
             workers: match get("GLOSS_WORKERS") {
                 None => None,
                 v => Some(num("GLOSS_WORKERS", v, 0)?),

@@ -65,6 +65,8 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// The site-wide blocks last built by this process.
     pub site: Arc<pages::site::SiteCache>,
+    /// Thread pages built by this process, kept while current.
+    pub pages: Arc<pages::cache::PageCache>,
 }
 
 /// The settings key under which a generated JWT secret is kept.
@@ -121,6 +123,7 @@ impl AppState {
             limits: Arc::new(ratelimit::Limits::new(&config)),
             metrics: Arc::new(metrics::Metrics::new()),
             site: Arc::new(pages::site::SiteCache::default()),
+            pages: Arc::new(pages::cache::PageCache::new(config.page_cache_mb)),
             config: Arc::new(config),
             db: database,
             tokens: Arc::new(tokens),

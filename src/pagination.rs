@@ -80,7 +80,7 @@ impl PageRequest {
 }
 
 /// One page of a list.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Page<T> {
     /// The items of this page.
     pub items: Vec<T>,

@@ -477,3 +477,22 @@ pub fn store_rendering(conn: &mut DbConn, id: i64, body: &str, html: &str) -> Qu
     .execute(conn)?;
     Ok(n > 0)
 }
+
+/// Which of these posts carry a private (top-level) annotation of `user`: one query.
+pub fn posts_with_private_marks(
+    conn: &mut DbConn,
+    post_ids: &[i64],
+    user: i64,
+) -> QueryResult<Vec<i64>> {
+    if post_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    annotations::table
+        .filter(annotations::post_id.eq_any(post_ids.to_vec()))
+        .filter(annotations::parent_id.is_null())
+        .filter(annotations::user_id.eq(user))
+        .filter(annotations::visibility.eq("private"))
+        .select(annotations::post_id)
+        .distinct()
+        .load(conn)
+}

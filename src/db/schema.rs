@@ -108,6 +108,14 @@ diesel::table! {
         deleted_by -> Nullable<BigInt>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        page_version -> BigInt,
+    }
+}
+
+diesel::table! {
+    cache_versions (name) {
+        name -> Text,
+        version -> BigInt,
     }
 }
 
@@ -356,4 +364,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     forum_watches,
     notifications,
     stream_events,
+    cache_versions,
 );

@@ -3,6 +3,7 @@
 //! latest posts, statistics). Each page is assembled in one place, so that caching it is one
 //! change; the resources' own endpoints stay for clients that need one part.
 
+pub mod cache;
 pub mod http;
 pub mod site;
 pub mod thread;

@@ -1,7 +1,17 @@
 //! The thread page: everything the seed's thread page shows about the thread, in one answer.
 
+use std::sync::Arc;
+use std::time::Instant;
+
 use serde::Serialize;
 use utoipa::ToSchema;
+
+use super::cache::{BuiltPage, PageCache};
+use crate::annotations::db as annotation_db;
+use crate::posts::view::heat_map;
+use crate::profiles::db as profile_db;
+use crate::reactions::db as reaction_db;
+use crate::threads::view::set_reading;
 
 use crate::auth::AuthUser;
 use crate::db::DbConn;
@@ -43,7 +53,7 @@ pub struct LabelledField {
 }
 
 /// The thread page.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ThreadPage {
     /// The thread, with the caller's reading and watching state (`reading`, `null` for guests).
     pub thread: Thread,
@@ -144,4 +154,118 @@ pub fn assemble(
         more_by_author,
         unread,
     })
+}
+
+/// The thread page for `viewer`, from the kept guest page while it is current (two primary-key
+/// reads decide), with what is the viewer's own added: their reading state, their reactions,
+/// their private annotations and their unread threads. Moderators, who see deleted posts, get a
+/// page built for them.
+pub fn serve(
+    conn: &mut DbConn,
+    cache: &PageCache,
+    viewer: Option<&AuthUser>,
+    id: i64,
+    page: PageRequest,
+    pending_views: impl Fn(i64) -> i64,
+) -> Result<ThreadPage, ApiError> {
+    if policy::can_see_deleted(viewer) {
+        return assemble(conn, viewer, id, page, pending_views);
+    }
+    let (page_version, view_count, deleted) =
+        thread_db::page_state(conn, id)?.ok_or_else(|| policy::no_thread(id))?;
+    if deleted {
+        return Err(policy::no_thread(id));
+    }
+    let versions = (page_version, thread_db::site_version(conn)?);
+    let key = (id, page.page, page.per_page);
+    let built = match cache.get(key, versions) {
+        Some(built) => built,
+        None => {
+            // read after the versions: what is built is at least as new as what it is kept for
+            let built = Arc::new(BuiltPage {
+                page: assemble(conn, None, id, page, |_| 0)?,
+                versions,
+                ladder: profile_db::ranks(conn)?,
+                built_at: Instant::now(),
+            });
+            cache.put(key, built.clone());
+            built
+        }
+    };
+    let mut out = built.page.clone();
+    out.thread.view_count = view_count + pending_views(id);
+    for t in &mut out.more_by_author {
+        t.view_count += pending_views(t.id);
+    }
+    refresh_cards(conn, &mut out, &built.ladder)?;
+    if let Some(member) = viewer {
+        personalize(conn, member, &mut out, &pending_views)?;
+    }
+    Ok(out)
+}
+
+/// Author cards with the message counts and reaction scores of now (they change with every post
+/// anywhere, so they are read with each page, in one query) and the rank that goes with them.
+fn refresh_cards(
+    conn: &mut DbConn,
+    page: &mut ThreadPage,
+    ladder: &[(i64, String)],
+) -> Result<(), ApiError> {
+    let ids: Vec<i64> = page.posts.items.iter().map(|p| p.author.id).collect();
+    let fresh: std::collections::HashMap<i64, (i64, i64)> = user_db::card_counters(conn, &ids)?
+        .into_iter()
+        .map(|(id, messages, score)| (id, (messages, score)))
+        .collect();
+    for p in &mut page.posts.items {
+        if let Some(&(messages, score)) = fresh.get(&p.author.id) {
+            p.author.message_count = messages;
+            p.author.reaction_score = score;
+            p.author.rank_title = profile_db::rank_for(ladder, messages);
+        }
+    }
+    Ok(())
+}
+
+/// Adds to a guest's page what is `member`'s own.
+fn personalize(
+    conn: &mut DbConn,
+    member: &AuthUser,
+    page: &mut ThreadPage,
+    pending_views: &impl Fn(i64) -> i64,
+) -> Result<(), ApiError> {
+    {
+        let mut threads: Vec<&mut Thread> = std::iter::once(&mut page.thread)
+            .chain(page.more_by_author.iter_mut())
+            .collect();
+        set_reading(conn, member.id, &mut threads)?;
+    }
+    let post_ids: Vec<i64> = page.posts.items.iter().map(|p| p.id).collect();
+    for (post_id, kind) in reaction_db::given_by(conn, &post_ids, member.id)? {
+        if let Some(p) = page.posts.items.iter_mut().find(|p| p.id == post_id) {
+            for r in p.reactions.iter_mut().filter(|r| r.kind == kind) {
+                r.reacted = true;
+            }
+        }
+    }
+    // the member's private annotations count and mark their posts, for them alone
+    let private = annotation_db::posts_with_private_marks(conn, &post_ids, member.id)?;
+    if !private.is_empty() {
+        let marks = annotation_db::marks_for_posts(conn, &private, Some(member.id))?;
+        for p in page
+            .posts
+            .items
+            .iter_mut()
+            .filter(|p| private.contains(&p.id))
+        {
+            let Some(text) = &p.body_text else { continue };
+            let mine: Vec<&annotation_db::Mark> =
+                marks.iter().filter(|m| m.post_id == p.id).collect();
+            p.annotation_count = mine.len() as i64;
+            p.highlights = heat_map(&mine, text);
+        }
+    }
+    let me = user_db::require_active(conn, member.id)?;
+    let (rows, _) = watch_db::unread_threads(conn, member.id, me.created_at, 0, SIDE_BLOCK_SIZE)?;
+    page.unread = Some(build_threads(conn, &rows, Some(member), pending_views)?);
+    Ok(())
 }

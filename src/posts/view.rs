@@ -97,18 +97,7 @@ pub fn build_posts(
             } else {
                 marks.iter().filter(|m| m.post_id == p.id).collect()
             };
-            let ranges: Vec<(usize, usize, i64)> = mine
-                .iter()
-                .filter(|m| m.anchor_state != "orphaned")
-                .filter_map(|m| Some((m.start_pos? as usize, m.end_pos? as usize, m.user_id)))
-                .collect();
-            let mut highlights = heatmap::segments(&ranges);
-            let bounds: Vec<usize> = highlights.iter().flat_map(|h| [h.start, h.end]).collect();
-            let units = utf16_offsets(&p.body_text, &bounds);
-            for (i, h) in highlights.iter_mut().enumerate() {
-                h.start_utf16 = units[2 * i];
-                h.end_utf16 = units[2 * i + 1];
-            }
+            let highlights = heat_map(&mine, &p.body_text);
             Post {
                 annotation_count: mine.len() as i64,
                 highlights,
@@ -137,4 +126,21 @@ pub fn build_posts(
             }
         })
         .collect())
+}
+
+/// The heat map of a post's text from the annotation marks on it that the caller may see.
+pub fn heat_map(marks: &[&annotation_db::Mark], body_text: &str) -> Vec<HeatSegment> {
+    let ranges: Vec<(usize, usize, i64)> = marks
+        .iter()
+        .filter(|m| m.anchor_state != "orphaned")
+        .filter_map(|m| Some((m.start_pos? as usize, m.end_pos? as usize, m.user_id)))
+        .collect();
+    let mut highlights = heatmap::segments(&ranges);
+    let bounds: Vec<usize> = highlights.iter().flat_map(|h| [h.start, h.end]).collect();
+    let units = utf16_offsets(body_text, &bounds);
+    for (i, h) in highlights.iter_mut().enumerate() {
+        h.start_utf16 = units[2 * i];
+        h.end_utf16 = units[2 * i + 1];
+    }
+    highlights
 }

@@ -173,3 +173,20 @@ pub fn list(
         .load(conn)?;
     Ok((items, total))
 }
+
+/// The kinds (by key) `viewer` gave to these posts: (post id, kind key), one query.
+pub fn given_by(
+    conn: &mut DbConn,
+    post_ids: &[i64],
+    viewer: i64,
+) -> QueryResult<Vec<(i64, String)>> {
+    if post_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    post_reactions::table
+        .inner_join(reaction_kinds::table)
+        .filter(post_reactions::post_id.eq_any(post_ids.to_vec()))
+        .filter(post_reactions::user_id.eq(viewer))
+        .select((post_reactions::post_id, reaction_kinds::key))
+        .load(conn)
+}

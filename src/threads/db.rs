@@ -474,3 +474,26 @@ pub fn forum_kind(conn: &mut DbConn, forum_id: i64) -> QueryResult<Option<String
         .first(conn)
         .optional()
 }
+
+/// What decides whether a built page of a thread is still current: (page version, stored view
+/// count, deleted), by primary key; `None` for no such thread.
+pub fn page_state(conn: &mut DbConn, id: i64) -> QueryResult<Option<(i64, i64, bool)>> {
+    threads::table
+        .find(id)
+        .select((
+            threads::page_version,
+            threads::view_count,
+            threads::deleted_at.is_not_null(),
+        ))
+        .first(conn)
+        .optional()
+}
+
+/// The version of what every page shows (forums, fields, ranks, groups, names, ...).
+pub fn site_version(conn: &mut DbConn) -> QueryResult<i64> {
+    use crate::db::schema::cache_versions;
+    cache_versions::table
+        .find("site")
+        .select(cache_versions::version)
+        .first(conn)
+}

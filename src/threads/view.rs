@@ -174,17 +174,55 @@ pub fn build_threads(
             locked: t.locked,
             deleted: t.is_deleted(),
             reading: reading.as_ref().map(|(positions, annotated, watching)| {
-                let read = positions.get(&t.id).copied().unwrap_or(0);
-                let unread = read < t.last_position;
-                ReadingState {
-                    last_read_position: read,
-                    unread,
-                    first_unread_position: unread.then_some(read + 1),
-                    first_unread_page: unread.then_some(read / DEFAULT_PER_PAGE as i64 + 1),
-                    new_annotations: annotated.contains(&t.id),
-                    watching: watching.contains(&t.id),
-                }
+                reading_state(
+                    t.last_position,
+                    positions.get(&t.id).copied().unwrap_or(0),
+                    annotated.contains(&t.id),
+                    watching.contains(&t.id),
+                )
             }),
         })
         .collect())
+}
+
+/// A member's reading state in a thread of `last_position` posts, read up to `read`.
+pub fn reading_state(
+    last_position: i64,
+    read: i64,
+    new_annotations: bool,
+    watching: bool,
+) -> ReadingState {
+    let unread = read < last_position;
+    ReadingState {
+        last_read_position: read,
+        unread,
+        first_unread_position: unread.then_some(read + 1),
+        first_unread_page: unread.then_some(read / DEFAULT_PER_PAGE as i64 + 1),
+        new_annotations,
+        watching,
+    }
+}
+
+/// Gives these threads `member`'s reading state: three queries for any number of threads.
+pub fn set_reading(
+    conn: &mut DbConn,
+    member: i64,
+    threads: &mut [&mut Thread],
+) -> Result<(), ApiError> {
+    let ids: Vec<i64> = threads.iter().map(|t| t.id).collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let positions = watch_db::positions(conn, member, &ids)?;
+    let annotated = watch_db::with_new_annotations(conn, member, &ids)?;
+    let watching = watch_db::watching_threads(conn, member, &ids)?;
+    for t in threads.iter_mut() {
+        t.reading = Some(reading_state(
+            t.post_positions,
+            positions.get(&t.id).copied().unwrap_or(0),
+            annotated.contains(&t.id),
+            watching.contains(&t.id),
+        ));
+    }
+    Ok(())
 }

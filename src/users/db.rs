@@ -224,3 +224,14 @@ pub fn require_active(conn: &mut DbConn, id: i64) -> Result<User, crate::error::
     }
     Ok(user)
 }
+
+/// The counters an author card shows, for these members: (id, message count, reaction score).
+pub fn card_counters(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(i64, i64, i64)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    users::table
+        .filter(users::id.eq_any(ids.to_vec()))
+        .select((users::id, users::message_count, users::reaction_score))
+        .load(conn)
+}

@@ -16,7 +16,7 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    fn start(url: &str) -> Server {
+    pub(crate) fn start(url: &str) -> Server {
         Server::start_with(url, &[])
     }
 
@@ -81,7 +81,7 @@ impl Drop for Server {
 }
 
 /// A minimal HTTP/1.1 client: one request per connection.
-fn http(
+pub(crate) fn http(
     port: u16,
     method: &str,
     path: &str,
@@ -434,7 +434,7 @@ fn first_post(port: u16, thread: i64) -> i64 {
 }
 
 /// Runs blocking socket work off the test's async runtime.
-async fn web_block(f: impl FnOnce() + Send + 'static) {
+pub(crate) async fn web_block(f: impl FnOnce() + Send + 'static) {
     actix_web::web::block(f)
         .await
         .expect("the blocking test body panicked");
