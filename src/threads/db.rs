@@ -173,10 +173,13 @@ pub struct FieldFilter {
 }
 
 /// A page of a forum's threads: sticky first, then by last activity; and the total.
+/// `known_total` is the forum's maintained count of visible threads: with no filter it is the
+/// total, so a page costs the page and not a count of the forum.
 pub fn list_in_forum(
     conn: &mut DbConn,
     forum_id: i64,
     filter: &ThreadFilter,
+    known_total: i64,
     offset: i64,
     limit: i64,
 ) -> QueryResult<(Vec<ThreadRow>, i64)> {
@@ -222,7 +225,13 @@ pub fn list_in_forum(
         }
         q
     };
-    let total = build().count().get_result(conn)?;
+    let unfiltered =
+        !filter.include_deleted && filter.prefix_id.is_none() && filter.field.is_none();
+    let total = if unfiltered {
+        known_total
+    } else {
+        build().count().get_result(conn)?
+    };
     let items = build()
         .order((
             threads::sticky.desc(),

@@ -265,7 +265,7 @@ pub async fn list_threads(
     let result = state
         .db
         .run(move |conn| {
-            forum_db::find(conn, forum_id)?
+            let forum = forum_db::find(conn, forum_id)?
                 .ok_or_else(|| ApiError::not_found(format!("no forum has id {forum_id}")))?;
             let field = match &q.field {
                 None => {
@@ -320,8 +320,14 @@ pub async fn list_threads(
                 field,
                 include_deleted,
             };
-            let (rows, total) =
-                thread_db::list_in_forum(conn, forum_id, &filter, page.offset(), page.limit())?;
+            let (rows, total) = thread_db::list_in_forum(
+                conn,
+                forum_id,
+                &filter,
+                forum.thread_count,
+                page.offset(),
+                page.limit(),
+            )?;
             let items = build_threads(conn, &rows, viewer.0.as_ref(), |id| st.views.pending(id))?;
             Ok(page.page(items, total))
         })

@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS threads_forum_visible;
