@@ -60,6 +60,8 @@ pub struct Config {
     pub view_flush_interval: Duration,
     /// `GLOSS_PAGE_CACHE_MB`: memory for built thread pages (0 turns the cache off).
     pub page_cache_mb: usize,
+    /// `GLOSS_UNREAD_DAYS`: how far back "unread" reaches; older activity counts as read.
+    pub unread_days: i64,
 }
 
 impl Default for Config {
@@ -90,6 +92,7 @@ impl Default for Config {
             public_url: None,
             online_window_minutes: 15,
             page_cache_mb: 64,
+            unread_days: 30,
         }
     }
 }
@@ -199,6 +202,7 @@ impl Config {
             )?,
             public_url: get("GLOSS_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_string()),
             view_flush_interval: secs("GLOSS_VIEW_FLUSH_INTERVAL", d.view_flush_interval)?,
+            unread_days: num("GLOSS_UNREAD_DAYS", get("GLOSS_UNREAD_DAYS"), d.unread_days)?,
             page_cache_mb: num(
                 "GLOSS_PAGE_CACHE_MB",
                 get("GLOSS_PAGE_CACHE_MB"),
@@ -215,6 +219,12 @@ impl Config {
 
     /// Rejects values that cannot work, with a message naming the variable.
     pub fn validate(&self) -> Result<(), String> {
+        if !(1..=3650).contains(&self.unread_days) {
+            return Err(format!(
+                "GLOSS_UNREAD_DAYS must be 1 to 3650, got {}",
+                self.unread_days
+            ));
+        }
         for secret in self.jwt_secret.iter().chain(&self.jwt_previous_secrets) {
             if secret.len() < MIN_JWT_SECRET_LEN {
                 return Err(format!(

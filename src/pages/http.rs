@@ -47,9 +47,15 @@ pub async fn thread_page(
     let result = state
         .db
         .run(move |conn| {
-            let page = thread::serve(conn, &st.pages, viewer.0.as_ref(), id, page, |t| {
-                st.views.pending(t)
-            })?;
+            let page = thread::serve(
+                conn,
+                &st.pages,
+                viewer.0.as_ref(),
+                id,
+                page,
+                st.config.unread_days,
+                |t| st.views.pending(t),
+            )?;
             if st.views.record(id, Viewer::of(viewer.0.as_ref(), &address)) {
                 // the answer counts the view it just recorded, as GET /threads/{id} does
                 let mut page = page;

@@ -99,6 +99,7 @@ pub fn assemble(
     viewer: Option<&AuthUser>,
     id: i64,
     page: PageRequest,
+    unread_days: i64,
     pending_views: impl Fn(i64) -> i64,
 ) -> Result<ThreadPage, ApiError> {
     let row = thread_or_404(conn, id)?;
@@ -115,8 +116,8 @@ pub fn assemble(
     let unread = match viewer {
         Some(v) => {
             let me = user_db::require_active(conn, v.id)?;
-            let (rows, _) =
-                watch_db::unread_threads(conn, v.id, me.created_at, 0, SIDE_BLOCK_SIZE)?;
+            let since = watch_db::unread_since(me.created_at, unread_days);
+            let (rows, _) = watch_db::unread_threads(conn, v.id, since, 0, SIDE_BLOCK_SIZE)?;
             Some(rows)
         }
         None => None,
@@ -166,10 +167,11 @@ pub fn serve(
     viewer: Option<&AuthUser>,
     id: i64,
     page: PageRequest,
+    unread_days: i64,
     pending_views: impl Fn(i64) -> i64,
 ) -> Result<ThreadPage, ApiError> {
     if policy::can_see_deleted(viewer) {
-        return assemble(conn, viewer, id, page, pending_views);
+        return assemble(conn, viewer, id, page, unread_days, pending_views);
     }
     let (page_version, view_count, deleted) =
         thread_db::page_state(conn, id)?.ok_or_else(|| policy::no_thread(id))?;
@@ -183,7 +185,7 @@ pub fn serve(
         None => {
             // read after the versions: what is built is at least as new as what it is kept for
             let built = Arc::new(BuiltPage {
-                page: assemble(conn, None, id, page, |_| 0)?,
+                page: assemble(conn, None, id, page, unread_days, |_| 0)?,
                 versions,
                 ladder: profile_db::ranks(conn)?,
                 built_at: Instant::now(),
@@ -199,7 +201,7 @@ pub fn serve(
     }
     refresh_cards(conn, &mut out, &built.ladder)?;
     if let Some(member) = viewer {
-        personalize(conn, member, &mut out, &pending_views)?;
+        personalize(conn, member, &mut out, unread_days, &pending_views)?;
     }
     Ok(out)
 }
@@ -231,6 +233,7 @@ fn personalize(
     conn: &mut DbConn,
     member: &AuthUser,
     page: &mut ThreadPage,
+    unread_days: i64,
     pending_views: &impl Fn(i64) -> i64,
 ) -> Result<(), ApiError> {
     {
@@ -265,7 +268,8 @@ fn personalize(
         }
     }
     let me = user_db::require_active(conn, member.id)?;
-    let (rows, _) = watch_db::unread_threads(conn, member.id, me.created_at, 0, SIDE_BLOCK_SIZE)?;
+    let since = watch_db::unread_since(me.created_at, unread_days);
+    let (rows, _) = watch_db::unread_threads(conn, member.id, since, 0, SIDE_BLOCK_SIZE)?;
     page.unread = Some(build_threads(conn, &rows, Some(member), pending_views)?);
     Ok(())
 }

@@ -176,11 +176,13 @@ pub fn with_new_annotations(
 }
 
 /// A page of threads with posts the member has not read, newest activity first; and the total.
-/// A thread never opened counts as unread when it had activity after the member joined.
+/// Only threads active since `since` count (the later of the member's joining and the unread
+/// window, as XenForo's read-marking lifetime): the list costs the recent activity of the
+/// forum, read through the index on last activity, never the whole table.
 pub fn unread_threads(
     conn: &mut DbConn,
     user_id: i64,
-    joined: NaiveDateTime,
+    since: NaiveDateTime,
     offset: i64,
     limit: i64,
 ) -> QueryResult<(Vec<ThreadRow>, i64)> {
@@ -192,14 +194,12 @@ pub fn unread_threads(
                     .and(read_markers::user_id.eq(user_id))),
             )
             .filter(threads::deleted_at.is_null())
+            .filter(threads::last_post_at.gt(since))
             .filter(
                 read_markers::position
                     .nullable()
                     .lt(threads::last_position.nullable())
-                    .or(read_markers::position
-                        .nullable()
-                        .is_null()
-                        .and(threads::last_post_at.gt(joined))),
+                    .or(read_markers::position.nullable().is_null()),
             )
             .into_boxed::<MultiBackend>()
     };
@@ -211,4 +211,9 @@ pub fn unread_threads(
         .select(<ThreadRow as Selectable<MultiBackend>>::construct_selection())
         .load(conn)?;
     Ok((items, total))
+}
+
+/// Where a member's unread list starts: `days` ago, or when they joined if later.
+pub fn unread_since(joined: NaiveDateTime, days: i64) -> NaiveDateTime {
+    joined.max(crate::db::now() - chrono::Duration::days(days))
 }

@@ -203,7 +203,8 @@ pub async fn mark_thread_read(
 
 /// "Posts you haven't read yet": threads across all forums with posts the caller has not read,
 /// newest activity first. A thread the caller never opened counts when it had activity after
-/// they joined.
+/// they joined. Activity older than the server's unread window (`GLOSS_UNREAD_DAYS`, 30 days)
+/// counts as read.
 #[utoipa::path(
     tag = "reading",
     security(("bearer_auth" = [])),
@@ -229,7 +230,7 @@ pub async fn unread(
             let (rows, total) = watch_db::unread_threads(
                 conn,
                 user.id,
-                me.created_at,
+                watch_db::unread_since(me.created_at, st.config.unread_days),
                 page.offset(),
                 page.limit(),
             )?;

@@ -551,3 +551,34 @@ db_test!(
         );
     }
 );
+
+db_test!(
+    activity_older_than_the_unread_window_counts_as_read,
+    |app| {
+        use diesel::prelude::*;
+        use gloss::db::schema::{threads, users};
+        let sc = scene(&app).await;
+        let (recent, _) = app.thread(&sc.saif, sc.forum_id, "Recent").await;
+        {
+            // lin joined long ago; the scene's thread was last active 40 days ago, the other 10
+            let mut conn = app.state.db.pool().get().unwrap();
+            let days_ago = |d: i64| gloss::db::now() - chrono::Duration::days(d);
+            diesel::update(users::table.find(sc.lin.id))
+                .set(users::created_at.eq(days_ago(400)))
+                .execute(&mut conn)
+                .unwrap();
+            diesel::update(threads::table.find(sc.thread_id))
+                .set(threads::last_post_at.eq(days_ago(40)))
+                .execute(&mut conn)
+                .unwrap();
+            diesel::update(threads::table.find(recent))
+                .set(threads::last_post_at.eq(days_ago(10)))
+                .execute(&mut conn)
+                .unwrap();
+        }
+        let r = app.get("/api/v1/threads/unread", Some(&sc.lin.token)).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body["total"], 1);
+        assert_eq!(r.body["items"][0]["id"], recent);
+    }
+);

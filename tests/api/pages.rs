@@ -352,7 +352,7 @@ async fn assert_cached_equals_fresh(app: &TestApp, thread: i64, who: Option<&Mem
         .state
         .db
         .run(move |conn| {
-            gloss::pages::thread::assemble(conn, viewer.as_ref(), thread, page, |t| {
+            gloss::pages::thread::assemble(conn, viewer.as_ref(), thread, page, 30, |t| {
                 st.views.pending(t)
             })
         })

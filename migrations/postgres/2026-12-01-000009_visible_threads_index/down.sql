@@ -1,1 +1,2 @@
 DROP INDEX IF EXISTS threads_forum_visible;
+DROP INDEX IF EXISTS threads_activity;

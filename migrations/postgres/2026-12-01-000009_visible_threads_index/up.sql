@@ -2,3 +2,5 @@
 -- not in it, so skipping to a deep page does not visit the rows of deleted ones.
 CREATE INDEX threads_forum_visible ON threads (forum_id, sticky DESC, last_post_at DESC, id DESC)
     WHERE deleted_at IS NULL;
+-- "Posts you haven't read yet" walks the recent activity of every forum, newest first.
+CREATE INDEX threads_activity ON threads (last_post_at DESC, id DESC) WHERE deleted_at IS NULL;
