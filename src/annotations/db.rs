@@ -103,7 +103,7 @@ const NOBODY: i64 = -1;
 
 /// Inserts an annotation (a reply also counts into its parent).
 pub fn insert(conn: &mut DbConn, new: &NewAnnotation) -> QueryResult<AnnotationRow> {
-    crate::db::transaction(conn, |conn| {
+    crate::db::atomic(conn, |conn| {
         let row = diesel::insert_into(annotations::table)
             .values(new)
             .returning(select())
@@ -162,7 +162,7 @@ pub fn update(
 
 /// Deletes an annotation and its replies.
 pub fn delete(conn: &mut DbConn, row: &AnnotationRow) -> QueryResult<()> {
-    crate::db::transaction(conn, |conn| {
+    crate::db::atomic(conn, |conn| {
         diesel::delete(annotations::table.filter(annotations::parent_id.eq(row.id)))
             .execute(conn)?;
         diesel::delete(annotations::table.find(row.id)).execute(conn)?;

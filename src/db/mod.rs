@@ -19,7 +19,7 @@ pub use conn::{
     establish, redact_url, Backend, ConnectionManager, DbConn, MultiBackend, QueryCounter,
 };
 pub use migrate::run_pending as run_migrations;
-pub use tx::{before_commit, is_transient_db_error, transaction, TransientError};
+pub use tx::{atomic, before_commit, is_transient_db_error, transaction, TransientError};
 
 use crate::error::ApiError;
 

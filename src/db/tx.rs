@@ -101,6 +101,22 @@ fn run_deferred(conn: &mut DbConn) -> QueryResult<()> {
     }
 }
 
+/// Runs `f` atomically: as part of the caller's transaction when there is one (no savepoint,
+/// so an error of `f` must end that transaction too, as `?` does), else in a transaction of its
+/// own. For the database functions that are one step of a larger write: they save the
+/// `SAVEPOINT`/`RELEASE` round trips a nested transaction costs.
+pub fn atomic<T, E, F>(conn: &mut DbConn, mut f: F) -> Result<T, E>
+where
+    F: FnMut(&mut DbConn) -> Result<T, E>,
+    E: From<Error> + TransientError,
+{
+    if in_transaction(conn) {
+        f(conn)
+    } else {
+        transaction(conn, f)
+    }
+}
+
 /// Runs `f` in a write transaction: begun as a writer on SQLite, retried on deadlock or
 /// serialization failure on PostgreSQL, with deferred work run before commit. Inside another
 /// transaction it is a savepoint of that one (the outer one retries).

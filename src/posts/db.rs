@@ -130,7 +130,7 @@ pub fn reply(
     user_id: i64,
     content: &NewPostContent,
 ) -> QueryResult<PostRow> {
-    crate::db::transaction(conn, |conn| {
+    crate::db::atomic(conn, |conn| {
         let post = append(conn, thread, user_id, content)?;
         let t = post.created_at;
         forum_db::count_new_post(conn, thread.forum_id, thread.id, post.id, user_id, t, false)?;
@@ -156,7 +156,7 @@ pub fn edit(
     editor_id: i64,
     content: &NewPostContent,
 ) -> QueryResult<PostRow> {
-    crate::db::transaction(conn, |conn| {
+    crate::db::atomic(conn, |conn| {
         // Lock the post and read it as it is now: a concurrent edit that committed first is the
         // one this edit follows (its revision number, its text to re-anchor from).
         let post: PostRow = diesel::update(posts::table.find(post.id))
@@ -215,7 +215,7 @@ pub fn set_deleted(
     by: i64,
     deleted: bool,
 ) -> QueryResult<PostRow> {
-    crate::db::transaction(conn, |conn| {
+    crate::db::atomic(conn, |conn| {
         let t = now();
         diesel::update(posts::table.find(post.id))
             .set((

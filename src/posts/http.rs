@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::db::{self as post_db, NewPostContent, PostRow};
 use super::lookup::{post_and_thread, thread_or_404};
 use super::validate::validate_body;
-use super::view::{build_posts, Post};
+use super::view::{build_new_post, build_posts, Post};
 use crate::annotations::citations::{self, CitationInput};
 use crate::auth::{AuthUser, MaybeUser};
 use crate::db::utc;
@@ -190,9 +190,7 @@ pub async fn create_post(
                 watch_db::mark_read(conn, user.id, thread.id, row.position)?;
                 Ok(row)
             })?;
-            build_posts(conn, vec![row], Some(&user))?
-                .pop()
-                .ok_or_else(|| ApiError::internal("post vanished"))
+            build_new_post(conn, row, &user)
         })
         .await?;
     state.hub.after_write();

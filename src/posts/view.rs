@@ -65,12 +65,39 @@ pub fn build_posts(
     rows: Vec<PostRow>,
     viewer: Option<&AuthUser>,
 ) -> Result<Vec<Post>, ApiError> {
+    build(conn, rows, viewer, false)
+}
+
+/// Builds a post just written: nobody can have annotated, cited or reacted to it yet, so only
+/// the author card is read (five queries fewer on every reply).
+pub fn build_new_post(
+    conn: &mut DbConn,
+    row: PostRow,
+    viewer: &AuthUser,
+) -> Result<Post, ApiError> {
+    build(conn, vec![row], Some(viewer), true)?
+        .pop()
+        .ok_or_else(|| ApiError::internal("post vanished"))
+}
+
+fn build(
+    conn: &mut DbConn,
+    rows: Vec<PostRow>,
+    viewer: Option<&AuthUser>,
+    new: bool,
+) -> Result<Vec<Post>, ApiError> {
     let ids: Vec<i64> = rows.iter().map(|p| p.user_id).collect();
     let cards = load_cards(conn, &ids)?;
     let post_ids: Vec<i64> = rows.iter().map(|p| p.id).collect();
-    let marks = annotation_db::marks_for_posts(conn, &post_ids, viewer.map(|v| v.id))?;
-    let cited = citations::cited_by_counts(conn, &post_ids)?;
-    let mut reactions = reactions_for(conn, &post_ids, viewer.map(|v| v.id))?;
+    let (marks, cited, mut reactions) = if new {
+        Default::default()
+    } else {
+        (
+            annotation_db::marks_for_posts(conn, &post_ids, viewer.map(|v| v.id))?,
+            citations::cited_by_counts(conn, &post_ids)?,
+            reactions_for(conn, &post_ids, viewer.map(|v| v.id))?,
+        )
+    };
     let see_deleted = policy::can_see_deleted(viewer);
     Ok(rows
         .into_iter()

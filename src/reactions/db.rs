@@ -67,7 +67,7 @@ pub fn add(
     kind_id: i64,
     user_id: i64,
 ) -> QueryResult<bool> {
-    crate::db::transaction(conn, |conn| {
+    crate::db::atomic(conn, |conn| {
         let sql = dialect_sql(
             conn,
             "INSERT INTO post_reactions (post_id, kind_id, user_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
@@ -96,7 +96,7 @@ pub fn remove(
     kind_id: i64,
     user_id: i64,
 ) -> QueryResult<bool> {
-    crate::db::transaction(conn, |conn| {
+    crate::db::atomic(conn, |conn| {
         let n = diesel::delete(post_reactions::table.find((post_id, kind_id, user_id)))
             .execute(conn)?;
         if n > 0 {

@@ -6,10 +6,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::db::{self as reaction_db, KindRow};
-use super::view::{reactions_for, ReactionCount};
+use super::view::{reactions_of_kinds, ReactionCount};
 use crate::auth::{AuthUser, MaybeUser};
 use crate::db::utc;
-use crate::db::DbConn;
 use crate::error::{ApiError, Problem, Validator};
 use crate::extract::{Json, Query};
 use crate::pagination::{Page, PageParams};
@@ -91,13 +90,6 @@ pub struct ReactorParams {
     pub page: Option<u32>,
     #[param(minimum = 1, maximum = 100, example = 20)]
     pub per_page: Option<u32>,
-}
-
-fn find_kind(conn: &mut DbConn, key: &str) -> Result<KindRow, ApiError> {
-    reaction_db::kinds(conn)?
-        .into_iter()
-        .find(|k| k.key == key)
-        .ok_or_else(|| ApiError::not_found(format!("no reaction kind is called {key:?}")))
 }
 
 /// The reaction kinds members can give.
@@ -194,7 +186,14 @@ async fn react(
             let (post, thread) = post_and_thread(conn, post_id)?;
             policy::can_react(&user, &post, &thread)?;
             user_db::require_active(conn, user.id)?;
-            let k = find_kind(conn, &kind)?;
+            let kinds = reaction_db::kinds(conn)?;
+            let k = kinds
+                .iter()
+                .find(|k| k.key == kind)
+                .cloned()
+                .ok_or_else(|| {
+                    ApiError::not_found(format!("no reaction kind is called {kind:?}"))
+                })?;
             crate::db::transaction(conn, |conn| -> Result<(), ApiError> {
                 if on {
                     if reaction_db::add(conn, post.id, post.user_id, k.id, user.id)? {
@@ -205,7 +204,7 @@ async fn react(
                 }
                 Ok(())
             })?;
-            let mut all = reactions_for(conn, &[post.id], Some(user.id))?;
+            let mut all = reactions_of_kinds(conn, &kinds, &[post.id], Some(user.id))?;
             Ok(PostReactions {
                 post_id: post.id,
                 reactions: all.remove(&post.id).unwrap_or_default(),

@@ -27,6 +27,16 @@ pub fn reactions_for(
     viewer: Option<i64>,
 ) -> Result<HashMap<i64, Vec<ReactionCount>>, ApiError> {
     let kinds = reaction_db::kinds(conn)?;
+    reactions_of_kinds(conn, &kinds, post_ids, viewer)
+}
+
+/// As [`reactions_for`], with the kinds already read.
+pub fn reactions_of_kinds(
+    conn: &mut DbConn,
+    kinds: &[reaction_db::KindRow],
+    post_ids: &[i64],
+    viewer: Option<i64>,
+) -> Result<HashMap<i64, Vec<ReactionCount>>, ApiError> {
     let (counts, mine) = reaction_db::summary(conn, post_ids, viewer)?;
     let mut out: HashMap<i64, Vec<ReactionCount>> = HashMap::new();
     for &p in post_ids {

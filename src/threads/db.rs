@@ -103,7 +103,7 @@ pub struct NewThread<'a> {
 
 /// Creates a thread with its first post, field values and every counter, in one transaction.
 pub fn create(conn: &mut DbConn, new: &NewThread) -> QueryResult<(ThreadRow, PostRow)> {
-    crate::db::transaction(conn, |conn| {
+    crate::db::atomic(conn, |conn| {
         let t = now();
         let thread: ThreadRow = diesel::insert_into(threads::table)
             .values((
@@ -343,7 +343,7 @@ pub fn set_deleted(
     by: i64,
     deleted: bool,
 ) -> QueryResult<ThreadRow> {
-    crate::db::transaction(conn, |conn| {
+    crate::db::atomic(conn, |conn| {
         let t = now();
         diesel::update(threads::table.find(thread.id))
             .set((
@@ -366,7 +366,7 @@ pub fn set_flags(
     locked: Option<bool>,
     sticky: Option<bool>,
 ) -> QueryResult<ThreadRow> {
-    crate::db::transaction(conn, |conn| {
+    crate::db::atomic(conn, |conn| {
         if let Some(l) = locked {
             diesel::update(threads::table.find(id))
                 .set(threads::locked.eq(l))
@@ -389,7 +389,7 @@ pub fn update(
     prefix_id: Option<Option<i64>>,
     fields: Option<&[StoredValue]>,
 ) -> QueryResult<ThreadRow> {
-    crate::db::transaction(conn, |conn| {
+    crate::db::atomic(conn, |conn| {
         let t = now();
         if let Some(title) = title {
             diesel::update(threads::table.find(id))
@@ -411,7 +411,7 @@ pub fn update(
 /// Moves a thread to another forum: its prefix and field values belong to the old forum and are
 /// dropped; both forums' counters follow.
 pub fn move_to(conn: &mut DbConn, thread: &ThreadRow, forum_id: i64) -> QueryResult<ThreadRow> {
-    crate::db::transaction(conn, |conn| {
+    crate::db::atomic(conn, |conn| {
         diesel::update(threads::table.find(thread.id))
             .set((
                 threads::forum_id.eq(forum_id),
@@ -451,7 +451,7 @@ pub fn move_all(conn: &mut DbConn, from: i64, to: i64) -> QueryResult<()> {
 
 /// Adds buffered view counts.
 pub fn add_views(conn: &mut DbConn, counts: &BTreeMap<i64, i64>) -> QueryResult<()> {
-    crate::db::transaction(conn, |conn| {
+    crate::db::atomic(conn, |conn| {
         for (id, n) in counts {
             diesel::update(threads::table.find(*id))
                 .set(threads::view_count.eq(threads::view_count + *n))

@@ -21,7 +21,7 @@ use crate::pagination::{CursorPage, CursorParams, Page, PageParams};
 use crate::policy;
 use crate::posts::db::NewPostContent;
 use crate::posts::validate::validate_body;
-use crate::posts::view::{build_posts, Post};
+use crate::posts::view::{build_new_post, Post};
 use crate::text;
 use crate::users::db as user_db;
 use crate::watching::db as watch_db;
@@ -217,9 +217,7 @@ pub async fn create_thread(
                 Ok(created)
             })?;
             let thread = one(build_threads(conn, &[thread], Some(&user), |_| 0)?)?;
-            let first_post = build_posts(conn, vec![post], Some(&user))?
-                .pop()
-                .ok_or_else(|| ApiError::internal("post vanished"))?;
+            let first_post = build_new_post(conn, post, &user)?;
             Ok(ThreadWithPost { thread, first_post })
         })
         .await?;

@@ -257,3 +257,39 @@ db_test!(
         );
     }
 );
+
+db_test!(
+    a_reply_a_reaction_and_an_annotation_take_a_bounded_number_of_statements,
+    |app| {
+        let s = app.forum().await;
+        let a = app.register("saif").await;
+        let b = app.register("lin").await;
+        let (t, _) = app.thread(&a, s.forum_id, "T").await;
+        app.reply(&b, t, "first").await;
+        // one watcher to notify; the whole request, authentication and answer included
+        let before = app.state.db.query_count();
+        let p = app.reply(&a, t, "second").await;
+        let reply = app.state.db.query_count() - before;
+        let before = app.state.db.query_count();
+        let r = app
+            .put(&format!("/api/v1/posts/{p}/reactions/like"), Some(&b.token))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let react = app.state.db.query_count() - before;
+        let before = app.state.db.query_count();
+        let r = app
+            .post(
+                &format!("/api/v1/posts/{p}/annotations"),
+                Some(&b.token),
+                serde_json::json!({"motivation": "highlighting", "selector": {"exact": "second"}}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        let annotate = app.state.db.query_count() - before;
+        // were 29, 17 and 13 before nested savepoints and the new post's empty lookups went
+        assert!(
+            reply <= 22 && react <= 14 && annotate <= 11,
+            "reply {reply}, reaction {react}, annotation {annotate} statements"
+        );
+    }
+);
