@@ -286,9 +286,12 @@ db_test!(
             .await;
         assert_eq!(r.status, 201, "{}", r.text);
         let annotate = app.state.db.query_count() - before;
-        // were 29, 17 and 13 before nested savepoints and the new post's empty lookups went
+        // were 29, 17 and 13 on SQLite before nested savepoints and the new post's empty
+        // lookups went; PostgreSQL also counts each write against the shared rate limit
+        let pg = app.db.url.starts_with("postgres");
+        let (r, e, n) = if pg { (24, 15, 12) } else { (22, 14, 11) };
         assert!(
-            reply <= 22 && react <= 14 && annotate <= 11,
+            reply <= r && react <= e && annotate <= n,
             "reply {reply}, reaction {react}, annotation {annotate} statements"
         );
     }
