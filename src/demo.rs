@@ -1,16 +1,26 @@
 //! `gloss demo`: a small, living forum written by us, so a newcomer sees something in the first minute.
 
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
 use diesel::prelude::*;
 
-use crate::auth::passwords;
+use crate::annotations::citations::{self, CitationInput};
+use crate::annotations::db::{self as annotation_db, NewAnnotation};
+use crate::annotations::model::{selector_from_input, SelectorInput};
+use crate::auth::{passwords, AuthUser};
 use crate::db::schema::users;
 use crate::db::{now, DbConn};
+use crate::error::ApiError;
 use crate::forums::db::{self as forum_db, NewField, NewForum};
 use crate::forums::fields::StoredValue;
 use crate::posts::db::{self as post_db, NewPostContent};
+use crate::profiles::db as profile_db;
+use crate::reactions::db as reaction_db;
 use crate::text;
 use crate::threads::db::{self as thread_db, NewThread};
 use crate::users::db::{self as user_db, username_key, NewUser};
+use crate::users::Role;
 
 /// The password of every demo member.
 pub const DEMO_PASSWORD: &str = "gloss-demo-password";
@@ -31,15 +41,19 @@ pub fn fill(conn: &mut DbConn) -> Result<String, String> {
         );
     }
     let hash = passwords::hash(DEMO_PASSWORD)?;
-    crate::db::transaction(conn, |conn| -> QueryResult<String> {
+    crate::db::transaction(conn, |conn| -> Result<String, ApiError> {
         let t = now();
         let mut ids = Vec::new();
-        for (name, display, role) in [
-            ("saif", "Saif", "member"),
-            ("lin_wei", "Lin Wei", "member"),
-            ("mikhail", "Mikhail", "moderator"),
-            ("ada", "Ada", "admin"),
+        for (name, display, role, joined) in [
+            ("saif", "Saif", "member", "2024-01-24"),
+            ("lin_wei", "Lin Wei", "member", "2024-06-03"),
+            ("mikhail", "Mikhail", "moderator", "2023-11-12"),
+            ("ada", "Ada", "admin", "2023-01-09"),
         ] {
+            let joined = NaiveDate::parse_from_str(joined, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(9, 30, 0))
+                .unwrap_or(t);
             let u = user_db::insert(
                 conn,
                 &NewUser {
@@ -50,7 +64,7 @@ pub fn fill(conn: &mut DbConn) -> Result<String, String> {
                     display_name: Some(display),
                     password_hash: &hash,
                     role,
-                    created_at: t,
+                    created_at: joined,
                     updated_at: t,
                 },
             )?;
@@ -106,11 +120,17 @@ pub fn fill(conn: &mut DbConn) -> Result<String, String> {
              vec![(saif, "Ten members now. Collaboration in politics, security, trade and science is the stated goal.")]),
             (russian.id, ru.id, date_fields[1].id, mikhail, "Lavrov's Asia tour: Pyongyang, then Beijing", "2025-07-13",
              "The Russian foreign minister arrived in China after a visit to North Korea, where he received assurances of support.",
-             vec![(lin, "Worth reading alongside the Beijing readout."), (ada, "Moved the SCO discussion to its own thread.")]),
+             vec![(lin, "Worth reading alongside the Beijing readout."), (ada, "Moved the SCO discussion to its own thread."),
+                  (saif, "Pyongyang first, Beijing second: the order was the message.")]),
+            (chinese.id, cn.id, date_fields[0].id, saif, "Xi meets SCO foreign ministers", "2025-07-15",
+             "**Xi meets SCO foreign ministers ahead of the Tianjin summit.**\nAFP Beijing\nPublished: 15 Jul 2025, 13:36\n\nChinese President Xi Jinping held a \"general meeting\" with the foreign ministers of the Shanghai Cooperation Organisation, state news agency Xinhua reported.\n\nBeijing has long sought to present the 10-member SCO as a counterweight to Western-led power blocs such as NATO.",
+             vec![(mikhail, "The summit itself is set for Tianjin at the end of August.")]),
         ];
+        let mut first_posts = Vec::new();
+        let mut thread_ids = Vec::new();
         for (forum_id, prefix, field, author, title, date, body, replies) in threads {
             let (body, r) = content(body);
-            let (thread, _) = thread_db::create(
+            let (thread, first) = thread_db::create(
                 conn,
                 &NewThread {
                     forum_id,
@@ -129,6 +149,8 @@ pub fn fill(conn: &mut DbConn) -> Result<String, String> {
                     },
                 },
             )?;
+            first_posts.push((first.id, author, first.body_text.clone()));
+            thread_ids.push(thread.id);
             for (who, text) in replies {
                 let (body, r) = content(text);
                 let thread = thread_db::find(conn, thread.id)?.ok_or(diesel::result::Error::NotFound)?;
@@ -144,9 +166,176 @@ pub fn fill(conn: &mut DbConn) -> Result<String, String> {
                 )?;
             }
         }
+        community(conn, &[saif, lin, mikhail, ada], &first_posts, &thread_ids)?;
         Ok(format!(
             "demo forum created: members saif, lin_wei, mikhail (moderator) and ada (admin), each with the password {DEMO_PASSWORD:?}"
         ))
     })
     .map_err(|e| e.to_string())
+}
+
+/// What the seed page shows around the posts: the rank ladder (Saif a Senior Member), the Axis
+/// Group badge, Nation and Residence, reactions, annotations of each kind, a citation and views.
+fn community(
+    conn: &mut DbConn,
+    members: &[i64; 4],
+    first_posts: &[(i64, i64, String)],
+    threads: &[i64],
+) -> Result<(), ApiError> {
+    let [saif, lin, mikhail, ada] = *members;
+    profile_db::replace_ranks(
+        conn,
+        &[
+            (0, "New Member".into()),
+            (3, "Member".into()),
+            (5, "Senior Member".into()),
+            (1000, "Veteran".into()),
+        ],
+    )?;
+    let axis = profile_db::insert_group(conn, "Axis Group", "🛡️ Axis", 0)?;
+    for m in [saif, mikhail] {
+        profile_db::add_member(conn, axis.id, m)?;
+    }
+    let nation = profile_db::insert_field(conn, "nation", "Nation", "country", None, 0)?;
+    let residence = profile_db::insert_field(conn, "residence", "Residence", "text", None, 1)?;
+    for (m, n, r) in [
+        (saif, "CN", "Beijing"),
+        (lin, "SG", "Singapore"),
+        (mikhail, "RU", "Kazan"),
+    ] {
+        profile_db::set_value(conn, m, nation.id, Some(n))?;
+        profile_db::set_value(conn, m, residence.id, Some(r))?;
+    }
+    // reactions on the first posts, from everyone but their authors
+    let like = reaction_db::kinds(conn)?
+        .into_iter()
+        .find(|k| k.key == "like")
+        .ok_or_else(|| ApiError::internal("the like reaction kind is missing"))?;
+    for (post, author, _) in first_posts {
+        for m in members.iter().filter(|m| *m != author) {
+            reaction_db::add(conn, *post, *author, like.id, *m)?;
+        }
+    }
+    // Analyze Post: one annotation of each common kind on the first thread's article
+    let (article, _, text) = &first_posts[0];
+    let t = now();
+    for (who, motivation, exact, body, tags, visibility) in [
+        (
+            lin,
+            "highlighting",
+            "strengthen mutual support on multilateral forums",
+            None,
+            "[]",
+            "public",
+        ),
+        (
+            mikhail,
+            "commenting",
+            "neutral in the conflict",
+            Some("Neutral in words; the trade figures say otherwise."),
+            "[]",
+            "public",
+        ),
+        (
+            lin,
+            "questioning",
+            "a counterweight to Western-led blocs",
+            Some("Counterweight, or an alternative forum?"),
+            "[]",
+            "public",
+        ),
+        (
+            ada,
+            "tagging",
+            "Shanghai Cooperation Organisation",
+            None,
+            "[\"sco\",\"diplomacy\"]",
+            "public",
+        ),
+        (
+            saif,
+            "bookmarking",
+            "Xi Jinping told Russia's top diplomat",
+            None,
+            "[]",
+            "private",
+        ),
+    ] {
+        if !text.contains(exact) {
+            continue;
+        }
+        let selector = selector_from_input(
+            text,
+            &SelectorInput {
+                exact: Some(exact.into()),
+                ..Default::default()
+            },
+        )?;
+        annotation_db::insert(
+            conn,
+            &NewAnnotation {
+                post_id: *article,
+                user_id: who,
+                parent_id: None,
+                motivation: motivation.into(),
+                body: body.map(String::from),
+                body_html: body.map(|b| text::render(b).html),
+                tags: tags.into(),
+                visibility: visibility.into(),
+                quote_exact: Some(selector.quote.exact.clone()),
+                quote_prefix: Some(selector.quote.prefix.clone()),
+                quote_suffix: Some(selector.quote.suffix.clone()),
+                start_pos: Some(selector.position.start as i64),
+                end_pos: Some(selector.position.end as i64),
+                created_revision: 1,
+                anchored_revision: 1,
+                created_at: t,
+                updated_at: t,
+            },
+        )?;
+    }
+    // Cite: Lin quotes the article in the SCO thread
+    let lin_user = AuthUser {
+        id: lin,
+        role: Role::Member,
+        expires_at: u64::MAX,
+    };
+    let cites = citations::prepare(
+        conn,
+        &lin_user,
+        &[CitationInput {
+            post_id: Some(*article),
+            selector: Some(SelectorInput {
+                exact: Some("strengthen mutual support on multilateral forums".into()),
+                ..Default::default()
+            }),
+            annotation_id: None,
+        }],
+    )?;
+    let (body, r) = content("This is the line the whole SCO meeting hangs on.");
+    let html = format!(
+        "{}{}",
+        text::sanitize(&citations::quotes_html(&cites)),
+        r.html
+    );
+    let sco = thread_db::find(conn, threads[1])?.ok_or(diesel::result::Error::NotFound)?;
+    let reply = post_db::reply(
+        conn,
+        &sco,
+        lin,
+        &NewPostContent {
+            body: &body,
+            body_html: &html,
+            body_text: &r.text,
+        },
+    )?;
+    citations::insert(conn, reply.id, &cites)?;
+    // views, as if the forum had been read for a while
+    let views: BTreeMap<i64, i64> = threads
+        .iter()
+        .zip([146, 57, 31, 88])
+        .map(|(t, n)| (*t, n))
+        .collect();
+    thread_db::add_views(conn, &views)?;
+    Ok(())
 }

@@ -7,6 +7,7 @@ mod auth;
 mod community;
 mod counters;
 mod crowd;
+mod demo;
 mod errors;
 mod forums;
 mod hardening;
