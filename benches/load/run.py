@@ -21,8 +21,8 @@
    temp dir.
 
 `--scale 0.001 --seconds 1` is the CI smoke run (seconds; asserts 2xx and consistency, nothing about
-speed). GLOSS_DB_POOL_SIZE (default 16 here), GLOSS_PAGE_CACHE_MB and GLOSS_WORKERS pass through
-from the environment.
+speed). The server runs with its defaults otherwise: GLOSS_DB_POOL_SIZE, GLOSS_PAGE_CACHE_MB,
+GLOSS_WORKERS and the like pass through from the environment (MALLOC_ARENA_MAX too).
 """
 
 import argparse
@@ -38,7 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import requests
 
@@ -169,7 +169,6 @@ class DataSet:
         slots = [f for f in range(20) for _ in range(self.per_forum)] + [20] * self.big_forum_threads
         rng.shuffle(slots)
         self.thread_forum = slots
-        self.thread_created = created
 
         def first_ordinary(start, avoid_forums=()):
             for i in list(range(start, T)) + list(range(0, start)):
@@ -230,7 +229,6 @@ class DataSet:
             acc += x
             cum.append(acc)
         authors = rng.choices(range(M), cum_weights=cum, k=P)
-        self.member_cum = cum
         bodies = [rng.randrange(len(self.pool)) for _ in range(P)]
 
         self.post_thread = array.array("i")
@@ -362,7 +360,8 @@ def tables(d, first_member_id, password_hash, base, NULL, esc):
     ts = ts_formatter(base)
     uid = lambda m: first_member_id + m  # noqa: E731
     T, M = d.threads, d.members
-    joined = sorted(-(int(random.Random(m).random() * 60 * DAY_US)) for m in range(M))
+    joined_rng = random.Random(7)  # members joined in the two months before the first thread
+    joined = sorted(-int(joined_rng.random() * 60 * DAY_US) for _ in range(M))
 
     def users():
         for m in range(M):
@@ -382,7 +381,10 @@ def tables(d, first_member_id, password_hash, base, NULL, esc):
                0, 0, NULL, NULL, NULL, NULL, forum_created, forum_created)
         for f in range(21):
             threads_n, posts_n, last = stats[f]
-            title, slug, parent = (f"Forum {f + 1}", f"forum-{f + 1}", 1) if f < 20 else ("The Big Board", "big-board", 2)
+            if f < 20:
+                title, slug, parent = f"Forum {f + 1}", f"forum-{f + 1}", 1
+            else:
+                title, slug, parent = "The Big Board", "big-board", 2
             if last >= 0:
                 lp = (last + 1, d.post_thread[last] + 1, uid(d.post_user[last]), ts(d.post_time[last]))
                 updated = lp[3]
@@ -685,7 +687,7 @@ def main():
     sock.close()
     base = f"http://127.0.0.1:{port}"
     db = SqliteDb(work) if args.backend == "sqlite" else PostgresDb(work)
-    env = dict(os.environ, GLOSS_DB_POOL_SIZE="16")
+    env = dict(os.environ)
     env.update(GLOSS_DATABASE_URL=db.url, GLOSS_BIND=f"127.0.0.1:{port}", GLOSS_LOG="warn",
                GLOSS_JWT_SECRET="load-benchmark-secret-0123456789abcdef0123", GLOSS_RATE_AUTH_PER_MINUTE="0",
                GLOSS_RATE_FAILED_LOGINS="0", GLOSS_RATE_WRITES_PER_MINUTE="0", GLOSS_ADMIN_PASSWORD=PASSWORD,
@@ -704,7 +706,7 @@ def main():
               f"({d.big_forum_threads:,} in the big forum), {d.posts:,} posts (one thread of {d.big_thread_posts:,}), "
               f"{len(d.annotations):,} annotations, {len(d.reactions):,} reactions, {len(d.pairs):,} watches and "
               f"read markers", flush=True)
-        base_time = (datetime.utcnow() - timedelta(hours=1)).replace(microsecond=0) - timedelta(microseconds=SPAN_US)
+        base_time = (datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(hours=1)).replace(microsecond=0) - timedelta(microseconds=SPAN_US)
         first_member = int(ada_id) + 1
         pg = args.backend == "postgres"
         t_insert = time.time()
@@ -763,36 +765,43 @@ def main():
                     {"motivation": "commenting", "body": NOTE,
                      "selector": {"exact": b.text[start:end], "start": start, "end": end}})
         sel = made["target"]["selector"]
-        assert (sel["prefix"], sel["suffix"], sel["start"], sel["end"], made["body_html"]) == \
-            (b.text[max(0, start - 32):start], b.text[end:end + 32], start, end, NOTE_HTML), ("annotation differs", made)
+        expected = (b.text[max(0, start - 32):start], b.text[end:end + 32], start, end, NOTE_HTML)
+        got = (sel["prefix"], sel["suffix"], sel["start"], sel["end"], made["body_html"])
+        assert got == expected, ("annotation differs", made)
         print("a post and an annotation made through the API match the loader's rows", flush=True)
 
         # ---- what is measured
-        big_forum, ord_forum = 23, 3 + d.thread_forum[d.guest_thread]
-        big_pages = -(-d.big_forum_threads // PER_PAGE)
-        ord_pages = -(-d.per_forum // PER_PAGE)
-        big_deep, ord_deep = min(1000, big_pages), min(1000, ord_pages)
-        thread_deep = min(5000, -(-d.big_thread_posts // PER_PAGE))
+        big_forum, small_forum = 23, 3 + d.thread_forum[d.guest_thread]
+        guest, big = tid(d.guest_thread), tid(d.big_thread)
+
+        def deep(name, want, items):
+            """The page `want` of a list, or its last page when it has fewer, named so."""
+            last = -(-items // PER_PAGE)
+            page = min(want, last)
+            return f"{name}, page {page:,}" + (" (its last)" if page < want else ""), page
+
+        big_label, big_deep = deep("big forum threads", 1000, d.big_forum_threads)
+        small_label, small_deep = deep("small forum threads", 1000, d.per_forum)
+        long_label, long_deep = deep(f"{d.big_thread_posts:,}-post thread view", 5000, d.big_thread_posts)
         targets = []
         for i in d.annotated_threads:
             b = d.pool[d.post_body[d.thread_first[i]]]
             if b.unique_word:
                 targets.append(f"{d.thread_first[i] + 1}:{b.unique_word}")
-        guest, big = tid(d.guest_thread), tid(d.big_thread)
         auth = f"Authorization: Bearer {member_token}"
-        measured = [
+        threads_path = "/api/v1/forums/{}/threads?page={}"
+        measured = [  # label, path, connections, header, write (post.lua's mode)
             ("guest thread view", f"/api/v1/threads/{guest}/view", 64, None, None),
             ("member thread view", f"/api/v1/threads/{guest}/view", 32, auth, None),
             ("site-wide blocks", "/api/v1/site", 32, None, None),
-            ("big forum threads, page 1", f"/api/v1/forums/{big_forum}/threads?page=1", 32, None, None),
-            (f"big forum threads, page {big_deep:,}", f"/api/v1/forums/{big_forum}/threads?page={big_deep}", 32, None, None),
-            ("small forum threads, page 1", f"/api/v1/forums/{ord_forum}/threads?page=1", 32, None, None),
-            (f"small forum threads, page {ord_deep:,} (its last)" if ord_deep < 1000 else "small forum threads, page 1,000",
-             f"/api/v1/forums/{ord_forum}/threads?page={ord_deep}", 32, None, None),
+            ("big forum threads, page 1", threads_path.format(big_forum, 1), 32, None, None),
+            (big_label, threads_path.format(big_forum, big_deep), 32, None, None),
+            ("small forum threads, page 1", threads_path.format(small_forum, 1), 32, None, None),
+            (small_label, threads_path.format(small_forum, small_deep), 32, None, None),
             ("latest posts", "/api/v1/posts/latest", 32, None, None),
             ("unread threads (member)", "/api/v1/threads/unread", 32, auth, None),
             (f"{d.big_thread_posts:,}-post thread view, page 1", f"/api/v1/threads/{big}/view", 32, None, None),
-            (f"{d.big_thread_posts:,}-post thread view, page {thread_deep:,}", f"/api/v1/threads/{big}/view?page={thread_deep}", 32, None, None),
+            (long_label, f"/api/v1/threads/{big}/view?page={long_deep}", 32, None, None),
             ("login", "/api/v1/auth/login", 32, None, "login"),
             ("create reply", "/api/v1/threads/{id}/posts", 32, None, "reply"),
             ("create annotation", "/api/v1/posts/{id}/annotations", 32, None, "annotation"),
@@ -831,9 +840,11 @@ def main():
                 run_env = wrk_env
                 url = base + path
             peaks.append(memory_kb(server.pid, "VmHWM"))
+            rss_before = memory_kb(server.pid, "VmRSS")
             resettable = reset_peak(server.pid)
             out = subprocess.run(cmd + [url], env=run_env, check=True, capture_output=True, text=True).stdout
             r = parse_wrk(out)
+            r["rss_before_mb"] = round(rss_before / 1024, 1)
             r["rss_after_mb"] = round(memory_kb(server.pid, "VmRSS") / 1024, 1)
             r["peak_mb"] = round(memory_kb(server.pid, "VmHWM") / 1024, 1) if resettable else None
             return r
@@ -859,35 +870,39 @@ def main():
         ceiling = {c: (health[("start", c)]["rps"] + health[("end", c)]["rps"]) / 2 for c in (32, 64)}
         rss_end = memory_kb(server.pid, "VmRSS")
         hwm = max(peaks + [memory_kb(server.pid, "VmHWM")])
-        per_run = [(r["peak_mb"], r["label"]) for r in results if r.get("peak_mb")]
-        reads_peak = max((p for p, label in per_run if label not in ("login", "create reply", "create annotation")),
+        per_run = [(r["peak_mb"], r["label"], r["rss_before_mb"]) for r in results if r.get("peak_mb")]
+        reads_peak = max((p for p, label, _ in per_run if label not in ("login", "create reply", "create annotation")),
                          default=None)
 
         # ---- the report
-        lines = [f"### {db.name}, scale {args.scale:g} ({args.seconds} s per request, {os.cpu_count()} cores)", "",
+        pool = env.get("GLOSS_DB_POOL_SIZE") or "the default"
+        lines = [f"### {db.name}, scale {args.scale:g} ({args.seconds} s per request, {os.cpu_count()} cores, "
+                 f"database pool {pool})", "",
                  f"Data: {d.members:,} members, {d.threads:,} threads ({d.big_forum_threads:,} in one forum), "
                  f"{d.posts:,} posts (one thread of {d.big_thread_posts:,}), {len(d.annotations):,} annotations, "
                  f"{len(d.reactions):,} reactions. Loaded in {load_seconds:.0f} s.", "",
                  "| request | conns | requests/s | p50 | p99 | % of health | non-2xx | server peak RSS |",
                  "|---|---|---|---|---|---|---|---|"]
         for c in (32, 64):
-            lines.append(f"| `GET /health/live` (ceiling: mean of start {health[('start', c)]['rps']:,.0f} and end "
-                         f"{health[('end', c)]['rps']:,.0f}) | {c} | {ceiling[c]:,.0f} | "
-                         f"{fmt_ms(health[('start', c)]['p50_ms'])} | {fmt_ms(health[('start', c)]['p99_ms'])} | 100% | "
-                         f"{health[('start', c)]['non2xx'] + health[('end', c)]['non2xx']} | "
-                         f"{mb(health[('start', c)]['peak_mb'])} |")
+            h0, h1 = health[("start", c)], health[("end", c)]
+            lines.append(f"| `GET /health/live` (ceiling: mean of start {h0['rps']:,.0f} and end {h1['rps']:,.0f}; "
+                         f"latencies at the start) | {c} | {ceiling[c]:,.0f} | {fmt_ms(h0['p50_ms'])} | "
+                         f"{fmt_ms(h0['p99_ms'])} | 100% | {h0['non2xx'] + h1['non2xx']} | {mb(h0['peak_mb'])} |")
         for r in results:
             r["pct_of_health"] = round(100 * r["rps"] / ceiling[r["conns"]], 2) if ceiling[r["conns"]] else None
             extra = f" ({r['statuses']})" if r["statuses"] and r["non2xx"] else ""
             if r["socket_errors"]:
                 extra += f"; socket errors: {r['socket_errors']}"
             lines.append(f"| {r['label']} | {r['conns']} | {r['rps']:,.0f} | {fmt_ms(r['p50_ms'])} | "
-                         f"{fmt_ms(r['p99_ms'])} | {r['pct_of_health']:.1f}% | {r['non2xx']}{extra} | {mb(r['peak_mb'])} |")
+                         f"{fmt_ms(r['p99_ms'])} | {r['pct_of_health']:.1f}% | {r['non2xx']}{extra} | "
+                         f"{mb(r['peak_mb'])} |")
         memory = (f"Server memory: VmRSS {rss_start / 1024:.0f} MB after start, {rss_ready / 1024:.0f} MB before the "
                   f"first measurement, {rss_end / 1024:.0f} MB at the end; peak (VmHWM) {hwm / 1024:.0f} MB")
         if per_run:
-            top_mb, top_label = max(per_run)
-            memory += f" (during {top_label}); the highest peak during a read was {reads_peak:.0f} MB"
+            top_mb, top_label, top_before = max(per_run)
+            if top_mb * 1024 >= hwm - 1024:  # (rounded to 0.1 MB)
+                memory += f" (during {top_label}, which began at {top_before:.0f} MB)"
+            memory += f"; the highest peak during a read was {reads_peak:.0f} MB"
         lines += ["", memory + "."]
         table = "\n".join(lines)
         print()

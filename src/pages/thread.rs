@@ -107,7 +107,7 @@ pub fn assemble(
     let forums = forum_db::list_all(conn)?;
     let defs = forum_db::fields(conn, row.forum_id)?;
     // the thread and the side blocks' threads are built together: one set of queries for all
-    let (mine, _) = thread_db::list_by_user(conn, row.user_id, 0, SIDE_BLOCK_SIZE + 1)?;
+    let mine = thread_db::newest_by_user(conn, row.user_id, SIDE_BLOCK_SIZE + 1)?;
     let more: Vec<_> = mine
         .into_iter()
         .filter(|t| t.id != id)

@@ -267,6 +267,17 @@ pub fn list_by_user(
     Ok((items, total))
 }
 
+/// A member's newest visible threads (no total: for side blocks).
+pub fn newest_by_user(conn: &mut DbConn, user_id: i64, limit: i64) -> QueryResult<Vec<ThreadRow>> {
+    threads::table
+        .filter(threads::user_id.eq(user_id))
+        .filter(threads::deleted_at.is_null())
+        .order(threads::id.desc())
+        .limit(limit)
+        .select(select())
+        .load(conn)
+}
+
 /// The newest visible threads with an id below `before`, newest first.
 pub fn latest(conn: &mut DbConn, before: Option<i64>, limit: i64) -> QueryResult<Vec<ThreadRow>> {
     let mut q = threads::table
