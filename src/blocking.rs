@@ -103,6 +103,32 @@ pub async fn render(state: &AppState, markdown: String) -> Result<Rendered, ApiE
     Ok(rendered)
 }
 
+/// For a handler that goes to the blocking pool anyway: renders a large body now, on the render
+/// threads, and leaves a small one (`None`) to [`render_inline`] inside its database work, which
+/// saves the thread hop a reply would otherwise make twice.
+pub async fn render_if_large(
+    state: &AppState,
+    markdown: &str,
+) -> Result<Option<Rendered>, ApiError> {
+    if markdown.len() <= SMALL_BODY {
+        return Ok(None);
+    }
+    render(state, markdown.to_string()).await.map(Some)
+}
+
+/// Renders a body [`render_if_large`] left, on the calling (blocking) thread.
+pub fn render_inline(state: &AppState, pre: Option<Rendered>, markdown: &str) -> Rendered {
+    match pre {
+        Some(r) => r,
+        None => {
+            let started = std::time::Instant::now();
+            let r = text::render(markdown);
+            state.metrics.rendered(started.elapsed().as_secs_f64());
+            r
+        }
+    }
+}
+
 /// Renders Markdown that may be absent, off the async workers.
 pub async fn render_opt(
     state: &AppState,

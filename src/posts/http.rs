@@ -154,10 +154,12 @@ pub async fn create_post(
     let mut v = Validator::new();
     validate_body(&mut v, "body", &req.body);
     v.finish()?;
-    let rendered = crate::blocking::render(&state, req.body.clone()).await?;
+    let pre = crate::blocking::render_if_large(&state, &req.body).await?;
+    let st = state.clone();
     let post = state
         .db
         .run(move |conn| {
+            let rendered = crate::blocking::render_inline(&st, pre, &req.body);
             let thread = thread_or_404(conn, id)?;
             policy::can_reply(&user, &thread)?;
             let me = user_db::require_active(conn, user.id)?;

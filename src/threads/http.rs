@@ -166,10 +166,12 @@ pub async fn create_thread(
     check_title(&mut v, &req.title);
     validate_body(&mut v, "body", &req.body);
     v.finish()?;
-    let rendered = crate::blocking::render(&state, req.body.clone()).await?;
+    let pre = crate::blocking::render_if_large(&state, &req.body).await?;
+    let rendered_by = state.clone();
     let created = state
         .db
         .run(move |conn| {
+            let rendered = crate::blocking::render_inline(&rendered_by, pre, &req.body);
             let forum = forum_db::find(conn, forum_id)?
                 .ok_or_else(|| ApiError::not_found(format!("no forum has id {forum_id}")))?;
             if forum.kind != "forum" {
