@@ -16,8 +16,8 @@
 4. Every measured request once through `requests` (each must answer 2xx), then each with wrk
    (`-t2 -c32`, `-c64` for the guest thread page) for N seconds, `GET /health/live` at both
    connection counts at the start and at the end (the ceiling is their mean).
-5. A Markdown table (requests/s, p50, p99, % of the health ceiling, non-2xx), the load time and
-   the server's memory (VmRSS after start, VmHWM at the end), and the raw results as JSON in the
+5. A Markdown table (requests/s, p50, p99, % of the health ceiling, non-2xx, peak RSS), the load time and
+   the server's memory (VmRSS after start and at the end, peak VmHWM), and the raw results as JSON in the
    temp dir.
 
 `--scale 0.001 --seconds 1` is the CI smoke run (seconds; asserts 2xx and consistency, nothing about
