@@ -94,29 +94,39 @@ pub async fn site_blocks(
     let body = match state.site.fresh() {
         Some(body) => body,
         None => {
-            let window = state.config.online_window_minutes;
-            let cutoff = crate::db::now() - chrono::Duration::minutes(window);
-            let presences = Presences {
-                buffered: state.presence.snapshot(),
-                guests: state.presence.guests_since(cutoff),
-                window,
-            };
-            let blocks = state
-                .db
-                .run(move |conn| site::assemble(conn, &presences))
-                .await?;
-            let body = web::Bytes::from(
-                serde_json::to_vec(&blocks)
-                    .map_err(|e| ApiError::internal(format!("cannot write the blocks: {e}")))?,
-            );
-            state.site.keep(body.clone());
-            body
+            // one request rebuilds; the others wait for it and take its copy
+            let _rebuilding = state.site.rebuilding().lock().await;
+            match state.site.fresh() {
+                Some(body) => body,
+                None => build_site_blocks(&state).await?,
+            }
         }
     };
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .insert_header((header::CACHE_CONTROL, "public, max-age=5"))
         .body(body))
+}
+
+/// Builds the site-wide blocks and keeps them as the bytes to send.
+async fn build_site_blocks(state: &AppState) -> Result<web::Bytes, ApiError> {
+    let window = state.config.online_window_minutes;
+    let cutoff = crate::db::now() - chrono::Duration::minutes(window);
+    let presences = Presences {
+        buffered: state.presence.snapshot(),
+        guests: state.presence.guests_since(cutoff),
+        window,
+    };
+    let blocks = state
+        .db
+        .run(move |conn| site::assemble(conn, &presences))
+        .await?;
+    let body = web::Bytes::from(
+        serde_json::to_vec(&blocks)
+            .map_err(|e| ApiError::internal(format!("cannot write the blocks: {e}")))?,
+    );
+    state.site.keep(body.clone());
+    Ok(body)
 }
 
 /// The routes of this module (before `/threads/{id}`).

@@ -77,9 +77,17 @@ pub struct SiteBlocks {
 #[derive(Debug, Default)]
 pub struct SiteCache {
     built: Mutex<Option<(Instant, Bytes)>>,
+    /// Held by the one request that rebuilds an expired copy: the others wait for it instead of
+    /// all rebuilding at once.
+    rebuilding: tokio::sync::Mutex<()>,
 }
 
 impl SiteCache {
+    /// The lock of the request that rebuilds the blocks.
+    pub fn rebuilding(&self) -> &tokio::sync::Mutex<()> {
+        &self.rebuilding
+    }
+
     /// The blocks built less than `FRESH_FOR` ago, if any.
     pub fn fresh(&self) -> Option<Bytes> {
         let built = self.built.lock().ok()?;
