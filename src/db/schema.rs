@@ -109,6 +109,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         page_version -> BigInt,
+        last_annotation_at -> Nullable<Timestamp>,
     }
 }
 

@@ -157,6 +157,22 @@ pub fn with_new_annotations(
     if thread_ids.is_empty() {
         return Ok(Vec::new());
     }
+    // only threads annotated since the member caught up can have something new: a comparison
+    // of two times per thread, where the precise check walks the posts read
+    let candidates: Vec<i64> = threads::table
+        .inner_join(
+            read_markers::table.on(read_markers::thread_id
+                .eq(threads::id)
+                .and(read_markers::user_id.eq(user_id))),
+        )
+        .filter(threads::id.eq_any(thread_ids.to_vec()))
+        .filter(threads::last_annotation_at.gt(read_markers::annotations_seen_at.nullable()))
+        .select(threads::id)
+        .load(conn)?;
+    if candidates.is_empty() {
+        return Ok(Vec::new());
+    }
+    let thread_ids = candidates;
     annotations::table
         .inner_join(posts::table)
         .inner_join(

@@ -204,11 +204,12 @@ impl Sse {
         out
     }
 
-    /// Waits until `n` new events have arrived, and returns them. The 5 s limit is well under the
+    /// Waits until `n` new events have arrived, and returns them. The 10 s limit is under the
     /// stream's 15 s keepalive (after which it would read the database anyway), so an event that
-    /// arrives proves the wake-up path: NOTIFY on PostgreSQL, the in-process hub on SQLite.
+    /// arrives proves the wake-up path: NOTIFY on PostgreSQL, the in-process hub on SQLite. (5 s
+    /// was too short for a spawned server on 2 busy cores while the whole suite runs.)
     fn next(&mut self, n: usize) -> Vec<Event> {
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let all = self.parse();
             if all.len() >= self.seen + n {

@@ -1,0 +1,3 @@
+DROP TRIGGER IF EXISTS annotations_last_at ON annotations;
+DROP FUNCTION gloss_annotation_last_at();
+ALTER TABLE threads DROP COLUMN last_annotation_at;
