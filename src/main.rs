@@ -69,7 +69,19 @@ enum AdminCommand {
     Enable { username: String },
 }
 
+/// Large allocations (argon2's 19 MiB per password check, big post bodies) go straight to the
+/// kernel and back. glibc otherwise raises its mmap threshold after the first such block is freed
+/// and keeps later ones in per-thread arenas: 32 logins in flight left the server at 1.2 GB.
+fn return_large_blocks_to_the_system() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; called once, before any thread starts.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1024 * 1024);
+    }
+}
+
 fn main() -> ExitCode {
+    return_large_blocks_to_the_system();
     let _ = dotenvy::dotenv();
     tracing_subscriber::fmt()
         .with_env_filter(

@@ -117,7 +117,7 @@ pub fn assemble(
         Some(v) => {
             let me = user_db::require_active(conn, v.id)?;
             let since = watch_db::unread_since(me.created_at, unread_days);
-            let (rows, _) = watch_db::unread_threads(conn, v.id, since, 0, SIDE_BLOCK_SIZE)?;
+            let (rows, _) = watch_db::unread_threads(conn, v.id, since, 0, SIDE_BLOCK_SIZE, false)?;
             Some(rows)
         }
         None => None,
@@ -269,7 +269,7 @@ fn personalize(
     }
     let me = user_db::require_active(conn, member.id)?;
     let since = watch_db::unread_since(me.created_at, unread_days);
-    let (rows, _) = watch_db::unread_threads(conn, member.id, since, 0, SIDE_BLOCK_SIZE)?;
+    let (rows, _) = watch_db::unread_threads(conn, member.id, since, 0, SIDE_BLOCK_SIZE, false)?;
     page.unread = Some(build_threads(conn, &rows, Some(member), pending_views)?);
     Ok(())
 }

@@ -195,12 +195,14 @@ pub fn with_new_annotations(
 /// Only threads active since `since` count (the later of the member's joining and the unread
 /// window, as XenForo's read-marking lifetime): the list costs the recent activity of the
 /// forum, read through the index on last activity, never the whole table.
+/// Without `with_total` the total is not counted (0): for side blocks that show a few.
 pub fn unread_threads(
     conn: &mut DbConn,
     user_id: i64,
     since: NaiveDateTime,
     offset: i64,
     limit: i64,
+    with_total: bool,
 ) -> QueryResult<(Vec<ThreadRow>, i64)> {
     let build = || {
         threads::table
@@ -219,7 +221,11 @@ pub fn unread_threads(
             )
             .into_boxed::<MultiBackend>()
     };
-    let total = build().count().get_result(conn)?;
+    let total = if with_total {
+        build().count().get_result(conn)?
+    } else {
+        0
+    };
     let items = build()
         .order((threads::last_post_at.desc(), threads::id.desc()))
         .offset(offset)

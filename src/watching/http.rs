@@ -233,6 +233,7 @@ pub async fn unread(
                 watch_db::unread_since(me.created_at, st.config.unread_days),
                 page.offset(),
                 page.limit(),
+                true,
             )?;
             Ok(page.page(
                 build_threads(conn, &rows, Some(&user), |id| st.views.pending(id))?,

@@ -296,3 +296,41 @@ db_test!(
         );
     }
 );
+
+db_test!(
+    latest_posts_leave_out_deleted_posts_and_deleted_threads,
+    |app| {
+        let s = app.forum().await;
+        let a = app.register("saif").await;
+        let (kept, first) = app.thread(&a, s.forum_id, "Kept").await;
+        let gone_post = app.reply(&a, kept, "to delete").await;
+        let (gone, _) = app.thread(&a, s.forum_id, "Gone").await;
+        app.reply(&a, gone, "in a deleted thread").await;
+        let admin = &s.admin.token;
+        assert_eq!(
+            app.delete(&format!("/api/v1/threads/{gone}"), Some(admin))
+                .await
+                .status,
+            204
+        );
+        assert_eq!(
+            app.delete(&format!("/api/v1/posts/{gone_post}"), Some(admin))
+                .await
+                .status,
+            204
+        );
+        for path in ["/api/v1/posts/latest", "/api/v1/users/saif/posts"] {
+            let r = app.get(path, None).await;
+            let ids: Vec<i64> = r.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["id"].as_i64().unwrap())
+                .collect();
+            assert_eq!(ids, vec![first], "{path}");
+        }
+        let site = app.get("/api/v1/site", None).await;
+        assert_eq!(site.body["latest_posts"][0]["post_id"], first);
+        assert_eq!(site.body["latest_posts"].as_array().unwrap().len(), 1);
+    }
+);
