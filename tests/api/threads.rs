@@ -378,3 +378,48 @@ db_test!(
         assert_eq!(all.body["total"], 7);
     }
 );
+
+db_test!(
+    deep_pages_of_a_forum_read_by_keyset_match_the_whole_list,
+    |app| {
+        let s = app.forum().await;
+        let m = app.register("saif").await;
+        let mut ids = Vec::new();
+        for i in 0..9 {
+            ids.push(app.thread(&m, s.forum_id, &format!("Thread {i}")).await.0);
+        }
+        // two sticky threads, and activity that reorders the rest
+        for t in [ids[2], ids[6]] {
+            let r = app
+                .put(&format!("/api/v1/threads/{t}/sticky"), Some(&s.admin.token))
+                .await;
+            assert!(r.status < 300, "{}", r.text);
+        }
+        app.reply(&m, ids[0], "bump").await;
+        app.reply(&m, ids[4], "bump").await;
+        let order = |body: &serde_json::Value| -> Vec<i64> {
+            body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["id"].as_i64().unwrap())
+                .collect()
+        };
+        let path = format!("/api/v1/forums/{}/threads", s.forum_id);
+        let whole = order(&app.get(&format!("{path}?per_page=100"), None).await.body);
+        assert_eq!(whole.len(), 9);
+        assert_eq!(&whole[..2], &[ids[6], ids[2]], "sticky first");
+        assert_eq!(whole[2], ids[4], "then by last activity");
+        let mut paged = Vec::new();
+        for page in 1..=5 {
+            let r = app
+                .get(&format!("{path}?per_page=2&page={page}"), None)
+                .await;
+            assert_eq!(r.body["total"], 9);
+            paged.extend(order(&r.body));
+        }
+        assert_eq!(paged, whole);
+        let past = app.get(&format!("{path}?per_page=2&page=6"), None).await;
+        assert_eq!(past.body["items"], serde_json::json!([]));
+    }
+);
