@@ -73,14 +73,17 @@ fn lower_priority() {
     }
 }
 
+/// Renders Markdown on the calling thread, and says how long it took (for the metrics).
+fn timed_render(markdown: &str) -> (Rendered, f64) {
+    let started = std::time::Instant::now();
+    let r = text::render(markdown);
+    (r, started.elapsed().as_secs_f64())
+}
+
 /// Renders Markdown off the async workers (its time goes to the metrics).
 pub async fn render(state: &AppState, markdown: String) -> Result<Rendered, ApiError> {
     let small = markdown.len() <= SMALL_BODY;
-    let timed = move || {
-        let started = std::time::Instant::now();
-        let r = text::render(&markdown);
-        (r, started.elapsed().as_secs_f64())
-    };
+    let timed = move || timed_render(&markdown);
     let (rendered, seconds) = if small {
         web::block(timed)
             .await
@@ -121,9 +124,8 @@ pub fn render_inline(state: &AppState, pre: Option<Rendered>, markdown: &str) ->
     match pre {
         Some(r) => r,
         None => {
-            let started = std::time::Instant::now();
-            let r = text::render(markdown);
-            state.metrics.rendered(started.elapsed().as_secs_f64());
+            let (r, seconds) = timed_render(markdown);
+            state.metrics.rendered(seconds);
             r
         }
     }

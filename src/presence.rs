@@ -51,6 +51,22 @@ impl Presence {
         }
     }
 
+    /// What this process knows of who is online within `window` minutes: member activity not yet
+    /// written, and the guests it served.
+    pub fn snapshot_within(&self, window: i64) -> OnlineSnapshot {
+        let cutoff = now() - ChronoDuration::minutes(window);
+        OnlineSnapshot {
+            window,
+            cutoff,
+            buffered: self
+                .snapshot()
+                .into_iter()
+                .filter(|(_, at)| *at >= cutoff)
+                .collect(),
+            guests: self.guests_since(cutoff),
+        }
+    }
+
     /// Guests seen since `cutoff`.
     pub fn guests_since(&self, cutoff: NaiveDateTime) -> i64 {
         self.guests
@@ -166,36 +182,35 @@ pub async fn online(
             format!("must be between 1 and {MAX_WINDOW}"),
         )
         .finish()?;
-    let cutoff = now() - ChronoDuration::minutes(window);
     // activity not yet written counts too
-    let buffered: HashMap<i64, NaiveDateTime> = state
-        .presence
-        .snapshot()
-        .into_iter()
-        .filter(|(_, at)| *at >= cutoff)
-        .collect();
-    let guests = state.presence.guests_since(cutoff);
+    let snapshot = state.presence.snapshot_within(window);
     let result = state
         .db
-        .run(move |conn| {
-            Ok(online_members(
-                conn, window, cutoff, &buffered, guests, 200,
-            )?)
-        })
+        .run(move |conn| Ok(online_members(conn, &snapshot, 200)?))
         .await?;
     Ok(web::Json(result))
 }
 
-/// The members active since `cutoff` (`buffered`: activity not yet written), most recent first,
-/// at most `limit` of them named; `guests` is passed through.
+/// Who is online within a window, as one process sees it (see [`Presence::snapshot_within`]).
+pub struct OnlineSnapshot {
+    /// The window, in minutes.
+    pub window: i64,
+    /// Its start.
+    pub cutoff: NaiveDateTime,
+    /// Member activity within it not yet written.
+    pub buffered: HashMap<i64, NaiveDateTime>,
+    /// Guests seen within it.
+    pub guests: i64,
+}
+
+/// The members active within the snapshot's window, most recent first, at most `limit` of them
+/// named; the guests are the snapshot's.
 pub fn online_members(
     conn: &mut DbConn,
-    window: i64,
-    cutoff: NaiveDateTime,
-    buffered: &HashMap<i64, NaiveDateTime>,
-    guests: i64,
+    snapshot: &OnlineSnapshot,
     limit: usize,
 ) -> QueryResult<OnlineMembers> {
+    let (window, cutoff, buffered) = (snapshot.window, snapshot.cutoff, &snapshot.buffered);
     let select = <User as Selectable<MultiBackend>>::construct_selection();
     let mut found: Vec<User> = users::table
         .filter(users::last_seen_at.ge(cutoff))
@@ -203,9 +218,9 @@ pub fn online_members(
         .select(select)
         .load(conn)?;
     let missing: Vec<i64> = buffered
-        .iter()
-        .filter(|(id, at)| **at >= cutoff && !found.iter().any(|u| u.id == **id))
-        .map(|(id, _)| *id)
+        .keys()
+        .filter(|id| !found.iter().any(|u| u.id == **id))
+        .copied()
         .collect();
     if !missing.is_empty() {
         found.extend(
@@ -228,7 +243,7 @@ pub fn online_members(
         window_minutes: window,
         count: visible.len() as i64,
         hidden_count,
-        guest_count: guests,
+        guest_count: snapshot.guests,
         items: visible.into_iter().take(limit).collect(),
     })
 }

@@ -3,7 +3,7 @@
 
 use actix_web::{get, http::header, web, HttpRequest, HttpResponse};
 
-use super::site::{self, Presences, SiteBlocks};
+use super::site::{self, SiteBlocks};
 use super::thread::{self, ThreadPage};
 use crate::auth::MaybeUser;
 use crate::error::{ApiError, Problem};
@@ -47,7 +47,7 @@ pub async fn thread_page(
     let result = state
         .db
         .run(move |conn| {
-            let page = thread::serve(
+            let mut page = thread::serve(
                 conn,
                 &st.pages,
                 viewer.0.as_ref(),
@@ -58,9 +58,7 @@ pub async fn thread_page(
             )?;
             if st.views.record(id, Viewer::of(viewer.0.as_ref(), &address)) {
                 // the answer counts the view it just recorded, as GET /threads/{id} does
-                let mut page = page;
                 page.thread.view_count += 1;
-                return Ok(page);
             }
             Ok(page)
         })
@@ -110,16 +108,12 @@ pub async fn site_blocks(
 
 /// Builds the site-wide blocks and keeps them as the bytes to send.
 async fn build_site_blocks(state: &AppState) -> Result<web::Bytes, ApiError> {
-    let window = state.config.online_window_minutes;
-    let cutoff = crate::db::now() - chrono::Duration::minutes(window);
-    let presences = Presences {
-        buffered: state.presence.snapshot(),
-        guests: state.presence.guests_since(cutoff),
-        window,
-    };
+    let snapshot = state
+        .presence
+        .snapshot_within(state.config.online_window_minutes);
     let blocks = state
         .db
-        .run(move |conn| site::assemble(conn, &presences))
+        .run(move |conn| site::assemble(conn, &snapshot))
         .await?;
     let body = web::Bytes::from(
         serde_json::to_vec(&blocks)

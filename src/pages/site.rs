@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use actix_web::web::Bytes;
-use chrono::{DateTime, Duration as ChronoDuration, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -17,7 +17,7 @@ use crate::db::{now, utc, DbConn};
 use crate::error::ApiError;
 use crate::forums::db as forum_db;
 use crate::posts::db as post_db;
-use crate::presence::{online_members, OnlineMembers};
+use crate::presence::{online_members, OnlineMembers, OnlineSnapshot};
 use crate::threads::db as thread_db;
 use crate::threads::view::PrefixRef;
 use crate::users::cards::{load_users, unknown_ref, UserRef};
@@ -105,27 +105,9 @@ impl SiteCache {
     }
 }
 
-/// What the blocks need from this process's memory.
-pub struct Presences {
-    /// Member activity not yet written.
-    pub buffered: HashMap<i64, NaiveDateTime>,
-    /// Guests seen within the window.
-    pub guests: i64,
-    /// The window, in minutes.
-    pub window: i64,
-}
-
 /// Builds the blocks.
-pub fn assemble(conn: &mut DbConn, presence: &Presences) -> Result<SiteBlocks, ApiError> {
-    let cutoff = now() - ChronoDuration::minutes(presence.window);
-    let online = online_members(
-        conn,
-        presence.window,
-        cutoff,
-        &presence.buffered,
-        presence.guests,
-        ONLINE_NAMED,
-    )?;
+pub fn assemble(conn: &mut DbConn, snapshot: &OnlineSnapshot) -> Result<SiteBlocks, ApiError> {
+    let online = online_members(conn, snapshot, ONLINE_NAMED)?;
     let heads = post_db::latest_heads(conn, LATEST_POSTS)?;
     let thread_ids: Vec<i64> = heads.iter().map(|h| h.thread_id).collect();
     let threads: HashMap<i64, thread_db::ThreadRow> = thread_db::find_many(conn, &thread_ids)?

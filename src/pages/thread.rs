@@ -114,12 +114,7 @@ pub fn assemble(
         .take(SIDE_BLOCK_SIZE as usize)
         .collect();
     let unread = match viewer {
-        Some(v) => {
-            let me = user_db::require_active(conn, v.id)?;
-            let since = watch_db::unread_since(me.created_at, unread_days);
-            let (rows, _) = watch_db::unread_threads(conn, v.id, since, 0, SIDE_BLOCK_SIZE, false)?;
-            Some(rows)
-        }
+        Some(v) => Some(unread_block(conn, v.id, unread_days)?),
         None => None,
     };
     let mut rows = vec![row.clone()];
@@ -267,9 +262,18 @@ fn personalize(
             p.highlights = heat_map(&mine, text);
         }
     }
-    let me = user_db::require_active(conn, member.id)?;
-    let since = watch_db::unread_since(me.created_at, unread_days);
-    let (rows, _) = watch_db::unread_threads(conn, member.id, since, 0, SIDE_BLOCK_SIZE, false)?;
+    let rows = unread_block(conn, member.id, unread_days)?;
     page.unread = Some(build_threads(conn, &rows, Some(member), pending_views)?);
     Ok(())
+}
+
+/// The member's newest unread threads for the side block (no total counted).
+fn unread_block(
+    conn: &mut DbConn,
+    member: i64,
+    unread_days: i64,
+) -> Result<Vec<crate::threads::db::ThreadRow>, ApiError> {
+    let me = user_db::require_active(conn, member)?;
+    let since = watch_db::unread_since(me.created_at, unread_days);
+    Ok(watch_db::unread_threads(conn, member, since, 0, SIDE_BLOCK_SIZE, false)?.0)
 }
