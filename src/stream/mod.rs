@@ -62,11 +62,10 @@ impl Hub {
 }
 
 /// Listens for announced events on a dedicated connection (not from the pool) and wakes the
-/// matching streams. Ends when the hub is gone; reconnects after a lost connection, then wakes
-/// every stream so none misses what was announced meanwhile.
+/// matching streams. Ends when the hub is gone; after each (re)connection it wakes every stream so
+/// none misses what was announced before LISTEN took effect.
 fn start_listener(hub: Weak<Hub>, url: String) {
     let spawned = std::thread::Builder::new().name("gloss-listen".into()).spawn(move || {
-        let mut first = true;
         while hub.strong_count() > 0 {
             let mut conn = match PgConnection::establish(&url) {
                 Ok(c) => c,
@@ -81,12 +80,12 @@ fn start_listener(hub: Weak<Hub>, url: String) {
                 std::thread::sleep(Duration::from_secs(1));
                 continue;
             }
-            if !first {
-                if let Some(h) = hub.upgrade() {
-                    let _ = h.tx.send(0);
-                }
+            // Wake every stream once LISTEN is in place, the first time too: a stream that
+            // subscribed before then may have missed an event committed while this connection
+            // was being made (CI saw a first stream wait for its 15 s keepalive this way).
+            if let Some(h) = hub.upgrade() {
+                let _ = h.tx.send(0);
             }
-            first = false;
             'poll: loop {
                 let Some(h) = hub.upgrade() else { return };
                 let mut got = false;
