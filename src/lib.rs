@@ -30,6 +30,7 @@ pub mod text;
 pub mod threads;
 pub mod users;
 pub mod watching;
+pub mod write_clock;
 
 use std::sync::Arc;
 
@@ -67,6 +68,8 @@ pub struct AppState {
     pub site: Arc<pages::site::SiteCache>,
     /// Thread pages built by this process, kept while current.
     pub pages: Arc<pages::cache::PageCache>,
+    /// The writes this process knows of, for the guest pages kept as bytes.
+    pub writes: Arc<write_clock::WriteClock>,
 }
 
 /// The settings key under which a generated JWT secret is kept.
@@ -118,7 +121,8 @@ impl AppState {
             &config.jwt_audience,
             config.access_token_ttl,
         );
-        let hub = stream::Hub::new(&config.database_url);
+        let writes = Arc::new(write_clock::WriteClock::new(&config.database_url));
+        let hub = stream::Hub::new(&config.database_url, writes.clone());
         Ok(AppState {
             limits: Arc::new(ratelimit::Limits::new(&config)),
             metrics: Arc::new(metrics::Metrics::new()),
@@ -130,6 +134,7 @@ impl AppState {
             views: Arc::new(threads::view_counter::ViewCounter::default()),
             presence: Arc::new(presence::Presence::default()),
             hub,
+            writes,
         })
     }
 }

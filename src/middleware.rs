@@ -6,6 +6,7 @@ use actix_cors::Cors;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, ResponseError};
 use tracing::Instrument;
@@ -69,6 +70,13 @@ pub async fn request_context<B: MessageBody>(
             .request()
             .match_pattern()
             .unwrap_or_else(|| "unmatched".into());
+        if !matches!(
+            *res.request().method(),
+            Method::GET | Method::HEAD | Method::OPTIONS
+        ) {
+            // answered: whatever it wrote is committed, and pages kept from before are not current
+            state.writes.tick();
+        }
         let status = res.status().as_u16();
         state.metrics.request(
             res.request().method().as_str(),

@@ -37,7 +37,7 @@ impl Backend {
 }
 
 /// The SQLite path of a URL: `sqlite://x.db`, `sqlite:x.db` and `x.db` all name `x.db`.
-fn sqlite_path(url: &str) -> &str {
+pub fn sqlite_path(url: &str) -> &str {
     url.strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
         .unwrap_or(url)

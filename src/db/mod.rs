@@ -16,7 +16,8 @@ use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use diesel::r2d2::Pool;
 
 pub use conn::{
-    establish, redact_url, Backend, ConnectionManager, DbConn, MultiBackend, QueryCounter,
+    establish, redact_url, sqlite_path, Backend, ConnectionManager, DbConn, MultiBackend,
+    QueryCounter,
 };
 pub use migrate::run_pending as run_migrations;
 pub use tx::{atomic, before_commit, is_transient_db_error, transaction, TransientError};

@@ -3,12 +3,15 @@
 
 use actix_web::{get, http::header, web, HttpRequest, HttpResponse};
 
+use std::sync::Arc;
+
+use super::cache::GuestPage;
 use super::site::{self, SiteBlocks};
 use super::thread::{self, ThreadPage};
 use crate::auth::MaybeUser;
 use crate::error::{ApiError, Problem};
 use crate::extract::Query;
-use crate::pagination::PageParams;
+use crate::pagination::{PageParams, PageRequest};
 use crate::threads::view_counter::Viewer;
 use crate::AppState;
 
@@ -36,12 +39,13 @@ pub async fn thread_page(
     path: web::Path<i64>,
     query: Query<PageParams>,
     req: HttpRequest,
-) -> Result<web::Json<ThreadPage>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let page = query.0.validate()?;
     let address = state.limits.client_address(&req);
     if viewer.0.is_none() {
         state.presence.record_guest(&address);
+        return guest_page(&state, id, page, &address).await;
     }
     let st = state.clone();
     let result = state
@@ -63,7 +67,49 @@ pub async fn thread_page(
             Ok(page)
         })
         .await?;
-    Ok(web::Json(result))
+    Ok(HttpResponse::Ok().json(result))
+}
+
+/// The thread page for a guest: the kept bytes while nothing was written since they were
+/// built (no query, no thread hop), else built as for anyone and kept as bytes.
+async fn guest_page(
+    state: &web::Data<AppState>,
+    id: i64,
+    page: PageRequest,
+    address: &str,
+) -> Result<HttpResponse, ApiError> {
+    state.hub.listen();
+    let key = (id, page.page, page.per_page);
+    let (clock, flushes) = (state.writes.now(), state.views.flushes());
+    let guest = match state.pages.guest(key, clock, flushes) {
+        Some(kept) => kept,
+        None => {
+            let st = state.clone();
+            let built = state
+                .db
+                .run(move |conn| {
+                    // the thread's own count as stored: its pending views go in with each answer
+                    thread::serve(
+                        conn,
+                        &st.pages,
+                        None,
+                        id,
+                        page,
+                        st.config.unread_days,
+                        |t| if t == id { 0 } else { st.views.pending(t) },
+                    )
+                })
+                .await?;
+            let guest = Arc::new(GuestPage::new(built, clock, flushes)?);
+            state.pages.keep_guest(key, guest.clone());
+            guest
+        }
+    };
+    // the answer counts the view it records, as GET /threads/{id} does
+    state.views.record(id, Viewer::Guest(address));
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(guest.body(state.views.pending(id))))
 }
 
 /// The site-wide blocks: members online (with the guest count), the latest posts with their

@@ -14,6 +14,7 @@ use diesel::prelude::*;
 use tokio::sync::broadcast;
 
 use crate::db::Backend;
+use crate::write_clock::{WriteClock, PAGES_CHANNEL};
 
 /// Wakes the streams of a member (`user id`), or of everyone (`0`).
 pub struct Hub {
@@ -21,30 +22,39 @@ pub struct Hub {
     backend: Backend,
     url: String,
     listener: OnceLock<()>,
+    /// Ticked for every change a page shows announced by PostgreSQL.
+    clock: Arc<WriteClock>,
 }
 
 /// The NOTIFY channel the trigger announces on.
 pub const CHANNEL: &str = "gloss_stream";
 
 impl Hub {
-    /// A hub for the database at `url`.
-    pub fn new(url: &str) -> Arc<Hub> {
+    /// A hub for the database at `url`; on PostgreSQL its listener ticks `clock`.
+    pub fn new(url: &str, clock: Arc<WriteClock>) -> Arc<Hub> {
         let (tx, _) = broadcast::channel(1024);
         Arc::new(Hub {
             tx,
             backend: Backend::of_url(url),
             url: url.to_string(),
             listener: OnceLock::new(),
+            clock,
         })
     }
 
     /// A receiver of wake-ups; on PostgreSQL the first one starts this process's listener.
     pub fn subscribe(self: &Arc<Self>) -> broadcast::Receiver<i64> {
+        self.listen();
+        self.tx.subscribe()
+    }
+
+    /// On PostgreSQL, starts this process's listener if it is not running, so that the write
+    /// clock learns of other processes' writes (it counts as incomplete until connected).
+    pub fn listen(self: &Arc<Self>) {
         if self.backend == Backend::Postgres {
             self.listener
                 .get_or_init(|| start_listener(Arc::downgrade(self), self.url.clone()));
         }
-        self.tx.subscribe()
     }
 
     /// How many live streams this process holds open.
@@ -75,7 +85,10 @@ fn start_listener(hub: Weak<Hub>, url: String) {
                     continue;
                 }
             };
-            if let Err(e) = diesel::sql_query(format!("LISTEN {CHANNEL}")).execute(&mut conn) {
+            let listened = diesel::sql_query(format!("LISTEN {CHANNEL}"))
+                .execute(&mut conn)
+                .and_then(|_| diesel::sql_query(format!("LISTEN {PAGES_CHANNEL}")).execute(&mut conn));
+            if let Err(e) = listened {
                 tracing::warn!(error = %e, "stream listener cannot LISTEN; retrying");
                 std::thread::sleep(Duration::from_secs(1));
                 continue;
@@ -85,17 +98,23 @@ fn start_listener(hub: Weak<Hub>, url: String) {
             // was being made (CI saw a first stream wait for its 15 s keepalive this way).
             if let Some(h) = hub.upgrade() {
                 let _ = h.tx.send(0);
+                h.clock.set_complete(true);
             }
             'poll: loop {
                 let Some(h) = hub.upgrade() else { return };
                 let mut got = false;
                 for n in conn.notifications_iter() {
                     match n {
+                        Ok(n) if n.channel == PAGES_CHANNEL => {
+                            got = true;
+                            h.clock.tick();
+                        }
                         Ok(n) => {
                             got = true;
                             let _ = h.tx.send(n.payload.parse().unwrap_or(0));
                         }
                         Err(e) => {
+                            h.clock.set_complete(false);
                             tracing::warn!(error = %e, "stream listener lost its connection; reconnecting");
                             break 'poll;
                         }

@@ -5,6 +5,7 @@
 use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -43,6 +44,9 @@ pub struct ViewCounter {
     /// with this process's random key.
     seen: Mutex<HashMap<(i64, u64), Instant>>,
     keys: RandomState,
+    /// Successful flushes so far: a count read with the stored one before a flush must not be
+    /// added to the pending views after it.
+    flushes: AtomicU64,
 }
 
 impl ViewCounter {
@@ -85,6 +89,11 @@ impl ViewCounter {
         }
     }
 
+    /// How many flushes have written views so far.
+    pub fn flushes(&self) -> u64 {
+        self.flushes.load(Ordering::SeqCst)
+    }
+
     /// Views of a thread not yet written, to add to the stored count when answering.
     pub fn pending(&self, thread_id: i64) -> i64 {
         self.pending
@@ -122,7 +131,10 @@ impl ViewCounter {
             .run(move |conn| Ok(crate::threads::db::add_views(conn, &to_write)?))
             .await
         {
-            Ok(()) => Ok(n),
+            Ok(()) => {
+                self.flushes.fetch_add(1, Ordering::SeqCst);
+                Ok(n)
+            }
             Err(e) => {
                 self.put_back(counts);
                 Err(e)
