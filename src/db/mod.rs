@@ -54,6 +54,8 @@ pub fn build_pool(
         queries,
         deadline: Duration::from_secs(30),
         waiting: Arc::new(AtomicI64::new(0)),
+        writer: (Backend::of_url(url) == Backend::Sqlite)
+            .then(|| tx::WriterLock::new(statement_timeout)),
     })
 }
 
@@ -75,6 +77,8 @@ pub struct Db {
     queries: QueryCounter,
     deadline: Duration,
     waiting: Arc<AtomicI64>,
+    /// SQLite: the one writer of this process's connections (see [`tx`]).
+    writer: Option<tx::WriterLock>,
 }
 
 impl Db {
@@ -109,7 +113,9 @@ impl Db {
     {
         let pool = self.pool.clone();
         let waiting = self.waiting.clone();
+        let writer = self.writer.clone();
         let work = web::block(move || {
+            let _writer = tx::WriterLock::enter(writer);
             waiting.fetch_add(1, Ordering::Relaxed);
             let conn = pool.get();
             waiting.fetch_sub(1, Ordering::Relaxed);
