@@ -191,11 +191,17 @@ pub fn with_new_annotations(
         .load(conn)
 }
 
+/// The unread list holds at most this many threads, the newest: counting a member's whole
+/// unread window cost 0.5 s with 200,000 active threads (58 requests/s), and no reader pages
+/// through more than a thousand unread threads (they mark a forum or everything read).
+pub const UNREAD_CAP: i64 = 1000;
+
 /// A page of threads with posts the member has not read, newest activity first; and the total.
 /// Only threads active since `since` count (the later of the member's joining and the unread
 /// window, as XenForo's read-marking lifetime): the list costs the recent activity of the
 /// forum, read through the index on last activity, never the whole table.
-/// Without `with_total` the total is not counted (0): for side blocks that show a few.
+/// Without `with_total` the total is not counted (0): for side blocks that show a few. With it,
+/// the list and its total stop at [`UNREAD_CAP`].
 pub fn unread_threads(
     conn: &mut DbConn,
     user_id: i64,
@@ -221,11 +227,21 @@ pub fn unread_threads(
             )
             .into_boxed::<MultiBackend>()
     };
+    // counted up to the cap: walking the newest activity stops there, however long the list
     let total = if with_total {
-        build().count().get_result(conn)?
+        let ids: Vec<i64> = build()
+            .order((threads::last_post_at.desc(), threads::id.desc()))
+            .select(threads::id)
+            .limit(UNREAD_CAP)
+            .load(conn)?;
+        ids.len() as i64
     } else {
         0
     };
+    let limit = limit.min(UNREAD_CAP - offset);
+    if limit <= 0 {
+        return Ok((Vec::new(), total));
+    }
     let items = build()
         .order((threads::last_post_at.desc(), threads::id.desc()))
         .offset(offset)

@@ -204,7 +204,8 @@ pub async fn mark_thread_read(
 /// "Posts you haven't read yet": threads across all forums with posts the caller has not read,
 /// newest activity first. A thread the caller never opened counts when it had activity after
 /// they joined. Activity older than the server's unread window (`GLOSS_UNREAD_DAYS`, 30 days)
-/// counts as read.
+/// counts as read. The list holds the newest 1,000 unread threads at most (`total` stops at
+/// 1,000): counting a longer one would cost the whole window of activity.
 #[utoipa::path(
     tag = "reading",
     security(("bearer_auth" = [])),

@@ -85,3 +85,71 @@ db_test!(
         assert!(costs[0] <= 11, "a thread page takes {} queries", costs[0]);
     }
 );
+
+db_test!(
+    the_unread_list_stops_at_its_cap_of_the_newest_thousand,
+    |app| {
+        let s = app.forum().await;
+        let saif = app.register("saif").await;
+        let lin = app.register("lin").await;
+        let (first, _) = app.thread(&saif, s.forum_id, "The oldest unread").await;
+        // 1,010 more threads by saif, each newer than the last, loaded in one statement
+        let (forum, author) = (s.forum_id, saif.id);
+        app.state
+            .db
+            .run(move |conn| {
+                let select = format!(
+                    "SELECT {forum}, {author}, 'Thread ' || g, 0, 0, 1, {author}, NOW_PLUS_G, false, false, \
+                     NOW_PLUS_G, NOW_PLUS_G FROM seq"
+                );
+                let insert = "INSERT INTO threads (forum_id, user_id, title, reply_count, view_count, last_position, \
+                              last_post_user_id, last_post_at, sticky, locked, created_at, updated_at)";
+                let sql = match conn {
+                    gloss::db::DbConn::Pg(_) => format!(
+                        "WITH seq AS (SELECT generate_series(1, 1010) AS g) {insert} {}",
+                        select.replace("NOW_PLUS_G", "(LOCALTIMESTAMP + g * INTERVAL '1 second')")
+                    ),
+                    gloss::db::DbConn::Sqlite(_) => format!(
+                        "{insert} WITH RECURSIVE seq(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM seq WHERE g < 1010) {}",
+                        select.replace("NOW_PLUS_G", "strftime('%Y-%m-%d %H:%M:%f', 'now', '+' || g || ' seconds')")
+                    ),
+                };
+                diesel::sql_query(sql).execute(conn)?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let page = |n: u32| {
+            let app = &app;
+            let token = lin.token.clone();
+            async move {
+                let r = app
+                    .get(&format!("/api/v1/threads/unread?page={n}"), Some(&token))
+                    .await;
+                assert_eq!(r.status, 200, "{}", r.text);
+                r.body
+            }
+        };
+        let one = page(1).await;
+        assert_eq!(one["total"], 1000, "the newest thousand of 1,011 unread");
+        assert_eq!(one["total_pages"], 50);
+        assert_eq!(one["items"][0]["title"], "Thread 1010");
+        let last = page(50).await;
+        assert_eq!(last["items"].as_array().unwrap().len(), 20);
+        assert_eq!(
+            last["items"][19]["title"], "Thread 11",
+            "the 1,000th newest"
+        );
+        let past = page(51).await;
+        assert_eq!(past["items"], serde_json::json!([]));
+        assert_eq!(past["total"], 1000);
+        // the oldest unread thread is past the cap
+        let ids: Vec<i64> = one["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_i64().unwrap())
+            .collect();
+        assert!(!ids.contains(&first));
+    }
+);
