@@ -1,5 +1,6 @@
 //! Threads: creation with typed fields, lists, filters, feeds, views.
 
+use diesel::prelude::*;
 use serde_json::json;
 
 use crate::common::{db_test, ForumSetup, TestApp};
@@ -380,7 +381,7 @@ db_test!(
 );
 
 db_test!(
-    deep_pages_of_a_forum_read_by_keyset_match_the_whole_list,
+    pages_of_a_forum_with_sticky_and_bumped_threads_match_the_whole_list,
     |app| {
         let s = app.forum().await;
         let m = app.register("saif").await;
@@ -421,5 +422,85 @@ db_test!(
         assert_eq!(paged, whole);
         let past = app.get(&format!("{path}?per_page=2&page=6"), None).await;
         assert_eq!(past.body["items"], serde_json::json!([]));
+    }
+);
+
+db_test!(
+    the_pages_of_a_600_thread_forum_with_ties_and_sticky_threads_match_the_whole_order,
+    |app| {
+        let s = app.forum().await;
+        let m = app.register("saif").await;
+        app.thread(&m, s.forum_id, "Made through the API").await;
+        // 600 threads loaded in one statement: every seventh sticky, last activity in groups
+        // of three equal times (ties broken by id), times out of id order
+        let (forum, author) = (s.forum_id, m.id);
+        app.state
+            .db
+            .run(move |conn| {
+                let at = |now: &str, g: &str| match conn {
+                    gloss::db::DbConn::Pg(_) => {
+                        format!("({now} - (({g} * 37) % 600 / 3) * INTERVAL '1 minute')")
+                    }
+                    gloss::db::DbConn::Sqlite(_) => format!(
+                        "strftime('%Y-%m-%d %H:%M:%f', 'now', '-' || (({g} * 37) % 600 / 3) || ' minutes')"
+                    ),
+                };
+                let t = at("LOCALTIMESTAMP", "g");
+                let select = format!(
+                    "SELECT {forum}, {author}, 'Thread ' || g, 0, 0, 1, {author}, {t}, (g % 7 = 0), false, {t}, {t} FROM seq"
+                );
+                let insert = "INSERT INTO threads (forum_id, user_id, title, reply_count, view_count, last_position, \
+                              last_post_user_id, last_post_at, sticky, locked, created_at, updated_at)";
+                let sql = match conn {
+                    gloss::db::DbConn::Pg(_) => format!("WITH seq AS (SELECT generate_series(1, 600) AS g) {insert} {select}"),
+                    gloss::db::DbConn::Sqlite(_) => format!(
+                        "{insert} WITH RECURSIVE seq(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM seq WHERE g < 600) {select}"
+                    ),
+                };
+                diesel::sql_query(sql).execute(conn)?;
+                diesel::sql_query(format!("UPDATE forums SET thread_count = thread_count + 600 WHERE id = {forum}"))
+                    .execute(conn)?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        // the whole order, as the database sorts it
+        let whole: Vec<i64> = app
+            .state
+            .db
+            .run(move |conn| {
+                use gloss::db::schema::threads;
+                Ok(threads::table
+                    .filter(threads::forum_id.eq(forum))
+                    .filter(threads::deleted_at.is_null())
+                    .order((
+                        threads::sticky.desc(),
+                        threads::last_post_at.desc(),
+                        threads::id.desc(),
+                    ))
+                    .select(threads::id)
+                    .load::<i64>(conn)?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(whole.len(), 601);
+        let path = format!("/api/v1/forums/{}/threads", s.forum_id);
+        for per_page in [50, 7] {
+            let mut paged = Vec::new();
+            let pages = (601 + per_page - 1) / per_page;
+            for page in 1..=pages + 1 {
+                let r = app
+                    .get(&format!("{path}?per_page={per_page}&page={page}"), None)
+                    .await;
+                assert_eq!(r.status, 200, "{}", r.text);
+                assert_eq!(r.body["total"], 601);
+                let items = r.body["items"].as_array().unwrap();
+                if page > pages {
+                    assert!(items.is_empty(), "past the last page");
+                }
+                paged.extend(items.iter().map(|t| t["id"].as_i64().unwrap()));
+            }
+            assert_eq!(paged, whole, "pages of {per_page}");
+        }
     }
 );
