@@ -10,6 +10,7 @@ pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod forums;
+pub mod guest_cache;
 pub mod health;
 pub mod metrics;
 pub mod middleware;
@@ -68,6 +69,8 @@ pub struct AppState {
     pub site: Arc<pages::site::SiteCache>,
     /// Thread pages built by this process, kept while current.
     pub pages: Arc<pages::cache::PageCache>,
+    /// Guests' pages of public lists, kept as bytes while nothing is written.
+    pub guest_lists: Arc<guest_cache::GuestLists>,
     /// The writes this process knows of, for the guest pages kept as bytes.
     pub writes: Arc<write_clock::WriteClock>,
 }
@@ -128,6 +131,10 @@ impl AppState {
             metrics: Arc::new(metrics::Metrics::new()),
             site: Arc::new(pages::site::SiteCache::default()),
             pages: Arc::new(pages::cache::PageCache::new(config.page_cache_mb)),
+            // a quarter as much again for the lists (each kept two seconds at most)
+            guest_lists: Arc::new(guest_cache::GuestLists::new(
+                config.page_cache_mb * 1024 * 1024 / 4,
+            )),
             config: Arc::new(config),
             db: database,
             tokens: Arc::new(tokens),

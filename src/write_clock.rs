@@ -13,8 +13,14 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
 use crate::db::{sqlite_path, Backend};
+
+/// How long an answer kept as bytes is served while the clock stands still. It bounds what the
+/// clock cannot see: views flushed by another process, `gloss rerender` run beside a SQLite
+/// server, a change made with a database client.
+pub const KEPT_FRESH_FOR: Duration = Duration::from_secs(2);
 
 /// The NOTIFY channel on which PostgreSQL announces changes a page shows.
 pub const PAGES_CHANNEL: &str = "gloss_pages";

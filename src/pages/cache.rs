@@ -9,7 +9,7 @@
 //!
 //! A guest's answer is also kept as the bytes to send ([`GuestPage`]), and served without a
 //! database query or a thread hop while the process's [`WriteClock`](crate::write_clock) has not
-//! ticked since it was built, for at most [`GUEST_BYTES_FRESH_FOR`]. Only its view count changes
+//! ticked since it was built, for at most [`KEPT_FRESH_FOR`]. Only its view count changes
 //! from guest to guest; it is written into the bytes with each answer.
 
 use std::collections::HashMap;
@@ -21,17 +21,11 @@ use actix_web::web::{Bytes, BytesMut};
 
 use super::thread::ThreadPage;
 use crate::error::ApiError;
-use crate::write_clock::Stamp;
+use crate::write_clock::{Stamp, KEPT_FRESH_FOR};
 
 /// How long the side blocks of a kept page ("More threads by") may lag behind their threads:
 /// the thread and its posts never lag.
 pub const SIDE_BLOCKS_FRESH_FOR: Duration = Duration::from_secs(10);
-
-/// How long a guest's answer kept as bytes is served while the write clock stands still. It
-/// bounds what the clock cannot see: author cards' counts changed by a post on another page are
-/// seen by the clock, but views flushed by another process and `gloss rerender` run beside a
-/// SQLite server are not.
-pub const GUEST_BYTES_FRESH_FOR: Duration = Duration::from_secs(2);
 
 /// Which page: (thread, page, per page).
 pub type PageKey = (i64, u32, u32);
@@ -163,7 +157,7 @@ impl PageCache {
         let guest = entry.guest.as_ref()?;
         if guest.clock != clock
             || guest.flushes != flushes
-            || guest.built_at.elapsed() >= GUEST_BYTES_FRESH_FOR
+            || guest.built_at.elapsed() >= KEPT_FRESH_FOR
         {
             return None;
         }

@@ -1,6 +1,6 @@
 //! `/threads/{id}/posts`, `/posts`: reading a thread page by page, replying, editing, deleting.
 
-use actix_web::{delete, get, http::header, patch, post, web, HttpResponse};
+use actix_web::{delete, get, http::header, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -14,6 +14,7 @@ use crate::auth::{AuthUser, MaybeUser};
 use crate::db::utc;
 use crate::error::{ApiError, Problem, Validator};
 use crate::extract::{Json, Query};
+use crate::guest_cache;
 use crate::notifications::db as notification_db;
 use crate::pagination::{
     CursorPage, CursorParams, Page, PageParams, DEFAULT_PER_PAGE, MAX_PER_PAGE,
@@ -455,8 +456,12 @@ pub async fn latest_posts(
     state: web::Data<AppState>,
     viewer: MaybeUser,
     query: Query<CursorParams>,
-) -> Result<web::Json<CursorPage<Post>>, ApiError> {
-    Ok(web::Json(feed(&state, viewer.0, None, query.0).await?))
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let guest = viewer.0.is_none();
+    let st = state.clone();
+    let build = move || async move { feed(&st, viewer.0, None, query.0).await };
+    guest_cache::answer(&state, guest, &req.uri().to_string(), build).await
 }
 
 /// A member's posts, newest first (a feed: follow `next_cursor`).

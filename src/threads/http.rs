@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::{delete, get, http::header, patch, post, put, web, HttpResponse};
+use actix_web::{delete, get, http::header, patch, post, put, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -16,6 +16,7 @@ use crate::error::{ApiError, Problem, Validator};
 use crate::extract::{Json, Query};
 use crate::forums::db::{self as forum_db};
 use crate::forums::fields::{self, FieldType};
+use crate::guest_cache as guest;
 use crate::notifications::db as notification_db;
 use crate::pagination::{CursorPage, CursorParams, Page, PageParams};
 use crate::policy;
@@ -251,7 +252,8 @@ pub async fn list_threads(
     viewer: MaybeUser,
     path: web::Path<i64>,
     query: Query<ThreadListParams>,
-) -> Result<web::Json<Page<Thread>>, ApiError> {
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     let forum_id = path.into_inner();
     let q = query.0;
     let page = PageParams {
@@ -261,10 +263,10 @@ pub async fn list_threads(
     .validate()?;
     let include_deleted =
         q.include_deleted.unwrap_or(false) && policy::can_see_deleted(viewer.0.as_ref());
-    let st = state.clone();
-    let result = state
-        .db
-        .run(move |conn| {
+    let (db, st) = (state.db.clone(), state.clone());
+    let guest = viewer.0.is_none();
+    let build = move || async move {
+        db.run(move |conn| {
             let forum = forum_db::find(conn, forum_id)?
                 .ok_or_else(|| ApiError::not_found(format!("no forum has id {forum_id}")))?;
             let field = match &q.field {
@@ -331,8 +333,9 @@ pub async fn list_threads(
             let items = build_threads(conn, &rows, viewer.0.as_ref(), |id| st.views.pending(id))?;
             Ok(page.page(items, total))
         })
-        .await?;
-    Ok(web::Json(result))
+        .await
+    };
+    guest::answer(&state, guest, &req.uri().to_string(), build).await
 }
 
 /// One thread. Counts a view (once per viewer and hour; buffered in memory, written in batches).
@@ -662,19 +665,21 @@ pub async fn latest_threads(
     state: web::Data<AppState>,
     viewer: MaybeUser,
     query: Query<CursorParams>,
-) -> Result<web::Json<CursorPage<Thread>>, ApiError> {
+    http: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     let req = query.0.validate()?;
-    let st = state.clone();
-    let page = state
-        .db
-        .run(move |conn| {
+    let (db, st) = (state.db.clone(), state.clone());
+    let guest = viewer.0.is_none();
+    let build = move || async move {
+        db.run(move |conn| {
             let (rows, next_cursor) =
                 req.split(thread_db::latest(conn, req.before, req.fetch())?, |t| t.id);
             let items = build_threads(conn, &rows, viewer.0.as_ref(), |id| st.views.pending(id))?;
             Ok(CursorPage { items, next_cursor })
         })
-        .await?;
-    Ok(web::Json(page))
+        .await
+    };
+    guest::answer(&state, guest, &http.uri().to_string(), build).await
 }
 
 /// The routes of this module (`/threads/latest` before `/threads/{thread_id}`).

@@ -694,3 +694,57 @@ db_test!(
         .await;
     }
 );
+
+db_test!(
+    guest_lists_are_kept_while_nothing_is_written_and_members_get_their_own,
+    |app| {
+        let sd = seed(&app).await;
+        let lists = [
+            format!("/api/v1/forums/{}/threads", sd.s.forum_id),
+            format!("/api/v1/forums/{}/threads?page=1&per_page=2", sd.s.forum_id),
+            "/api/v1/posts/latest".to_string(),
+            "/api/v1/threads/latest".to_string(),
+        ];
+        async fn cost(app: &TestApp, path: &str, token: Option<&str>) -> (u64, Value) {
+            let before = app.state.db.query_count();
+            let r = app.get(path, token).await;
+            assert_eq!(r.status, 200, "{}", r.text);
+            (app.state.db.query_count() - before, r.body)
+        }
+        // kept once the write clock can be trusted (on PostgreSQL: once the listener is up)
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        for path in &lists {
+            loop {
+                cost(&app, path, None).await;
+                let (n, _) = cost(&app, path, None).await;
+                if n == 0 {
+                    break;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{path} was never kept"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
+        // a member's answer is built for them, with their reading state
+        let (n, mine) = cost(&app, &lists[0], Some(&sd.lin.token)).await;
+        assert!(n > 0);
+        assert!(mine["items"][0]["reading"].is_object(), "{mine}");
+        let (_, guest) = cost(&app, &lists[0], None).await;
+        assert_eq!(guest["items"][0]["reading"], Value::Null);
+        // a write: every guest list shows it on the next read
+        let (thread, _) = app
+            .thread(&sd.lin, sd.s.forum_id, "Written after the lists were kept")
+            .await;
+        for path in &lists[..2] {
+            let (n, after) = cost(&app, path, None).await;
+            assert!(n > 0, "{path} served from before the write");
+            assert_eq!(after["items"][0]["id"], thread, "{path}");
+        }
+        let (_, threads) = cost(&app, &lists[3], None).await;
+        assert_eq!(threads["items"][0]["id"], thread);
+        let (_, posts) = cost(&app, &lists[2], None).await;
+        assert_eq!(posts["items"][0]["thread_id"], thread);
+    }
+);
