@@ -796,6 +796,8 @@ def main():
             ("site-wide blocks", "/api/v1/site", 32, None, None),
             ("big forum threads, page 1", threads_path.format(big_forum, 1), 32, None, None),
             (big_label, threads_path.format(big_forum, big_deep), 32, None, None),
+            ("big forum threads, page 1 (member: built)", threads_path.format(big_forum, 1), 32, auth, None),
+            (big_label + " (member: built)", threads_path.format(big_forum, big_deep), 32, auth, None),
             ("small forum threads, page 1", threads_path.format(small_forum, 1), 32, None, None),
             (small_label, threads_path.format(small_forum, small_deep), 32, None, None),
             ("latest posts", "/api/v1/posts/latest", 32, None, None),

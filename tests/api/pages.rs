@@ -748,3 +748,17 @@ db_test!(
         assert_eq!(posts["items"][0]["thread_id"], thread);
     }
 );
+
+db_test!(a_members_page_read_costs_a_fixed_number_of_queries, |app| {
+    let sd = seed(&app).await;
+    let path = format!("/api/v1/threads/{}/view", sd.thread);
+    app.get(&path, Some(&sd.lin.token)).await;
+    let before = app.state.db.query_count();
+    let r = app.get(&path, Some(&sd.lin.token)).await;
+    assert_eq!(r.status, 200);
+    // the three of a guest's kept page read from the database, then the member's own: reading
+    // and watching state, their reactions, their private notes (and their marks), and the unread
+    // side block with its threads' cards (docs/BENCHMARKS.md: why the member's page is slower)
+    let n = app.state.db.query_count() - before;
+    assert!(n <= 18, "{n} queries for a member's kept page");
+});
