@@ -8,6 +8,8 @@ COPY Cargo.toml Cargo.lock build.rs ./
 COPY .cargo ./.cargo
 COPY src ./src
 COPY migrations ./migrations
+# Cargo.toml declares these benches: cargo refuses a manifest whose targets are missing.
+COPY benches/reanchor.rs benches/markdown.rs ./benches/
 RUN cargo build --release --locked
 
 # Run stage: a slim Debian with libpq, as a non-root user, data in a volume.
