@@ -211,20 +211,27 @@ pub fn build_app(
     )
     .split_for_parts();
     let api = openapi::finish(api);
-    app.service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", api))
-        .route(
-            "/docs",
-            web::get().to(|| async {
-                HttpResponse::PermanentRedirect()
-                    .insert_header(("Location", "/docs/"))
-                    .finish()
-            }),
-        )
-        .default_service(web::to(move |req: actix_web::HttpRequest| {
-            let res = table.unmatched(&req);
-            async move { res }
-        }))
-        .wrap(ErrorHandlers::new().default_handler(error::render_framework_error))
-        .wrap(cors)
-        .wrap(from_fn(middleware::request_context))
+    // no validator badge: Swagger UI would send the document's address to an outside service
+    let docs = utoipa_swagger_ui::Config::new(["/api-docs/openapi.json"]).validator_url("none");
+    app.service(
+        SwaggerUi::new("/docs/{_:.*}")
+            .url("/api-docs/openapi.json", api)
+            .config(docs),
+    )
+    .route(
+        "/docs",
+        web::get().to(|| async {
+            HttpResponse::PermanentRedirect()
+                .insert_header(("Location", "/docs/"))
+                .finish()
+        }),
+    )
+    .default_service(web::to(move |req: actix_web::HttpRequest| {
+        let res = table.unmatched(&req);
+        async move { res }
+    }))
+    .wrap(from_fn(middleware::conditional_get))
+    .wrap(ErrorHandlers::new().default_handler(error::render_framework_error))
+    .wrap(cors)
+    .wrap(from_fn(middleware::request_context))
 }

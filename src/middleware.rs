@@ -146,15 +146,22 @@ fn secure_headers(
 /// origins get no CORS headers and so cannot call the API.
 pub fn cors(origins: &[String]) -> Cors {
     let mut cors = Cors::default()
-        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+        .allowed_methods(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
         .allowed_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
             header::ACCEPT,
             REQUEST_ID,
             HeaderName::from_static("last-event-id"),
+            header::IF_NONE_MATCH,
+            header::IF_MATCH,
         ])
-        .expose_headers([REQUEST_ID, header::LOCATION, header::RETRY_AFTER])
+        .expose_headers([
+            REQUEST_ID,
+            header::LOCATION,
+            header::RETRY_AFTER,
+            header::ETAG,
+        ])
         .max_age(3600);
     for origin in origins {
         if origin == "*" {
@@ -164,4 +171,71 @@ pub fn cors(origins: &[String]) -> Cors {
         }
     }
     cors
+}
+
+/// Conditional and `HEAD` requests. A `HEAD` is answered as its `GET` would be, without the body
+/// (the HTTP layer sends the headers alone, with the length the body had). A successful `GET` of
+/// a resource or a list gets a strong `ETag` (a hash of the bytes sent, so every process gives
+/// the same one), and a request whose `If-None-Match` names it gets `304 Not Modified` with no
+/// body. An answer that depends on the caller says so (`Vary: Authorization`); the event stream
+/// passes untouched.
+pub async fn conditional_get(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    if req.method() == Method::HEAD {
+        req.head_mut().method = Method::GET;
+    }
+    let conditional = req.method() == Method::GET;
+    let wanted = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let res = next.call(req).await?;
+    if !conditional || res.status() != actix_web::http::StatusCode::OK || is_stream(&res) {
+        return Ok(res.map_into_boxed_body());
+    }
+    let (req, res) = res.into_parts();
+    let (mut head, body) = res.into_parts();
+    let bytes = match actix_web::body::to_bytes(body).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return Err(actix_web::error::ErrorInternalServerError(
+                "the answer could not be read",
+            ))
+        }
+    };
+    let tag = format!("\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(&bytes));
+    if let Ok(value) = HeaderValue::from_str(&tag) {
+        head.headers_mut().insert(header::ETAG, value);
+    }
+    head.headers_mut()
+        .append(header::VARY, HeaderValue::from_static("Authorization"));
+    let matches = wanted.is_some_and(|w| {
+        w.trim() == "*"
+            || w.split(',')
+                .any(|t| t.trim().trim_start_matches("W/") == tag)
+    });
+    let res = if matches {
+        let mut not_modified = actix_web::HttpResponse::NotModified().finish();
+        for (name, value) in head.headers().iter() {
+            if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+                not_modified
+                    .headers_mut()
+                    .append(name.clone(), value.clone());
+            }
+        }
+        not_modified
+    } else {
+        head.set_body(bytes).map_into_boxed_body()
+    };
+    Ok(ServiceResponse::new(req, res))
+}
+
+fn is_stream<B>(res: &ServiceResponse<B>) -> bool {
+    res.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"))
 }

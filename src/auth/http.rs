@@ -72,7 +72,8 @@ pub struct RefreshRequest {
     "expires_in": 900,
     "refresh_expires_in": 2592000,
     "user": {"id": 1, "username": "saif", "email": "saif@example.org", "display_name": "Saif", "about": null,
-             "role": "member", "disabled": false, "created_at": "2026-11-28T10:00:00Z", "updated_at": "2026-11-28T10:00:00Z"}
+             "role": "member", "disabled": false, "auto_watch": true, "hide_presence": false,
+             "created_at": "2026-11-28T10:00:00Z", "updated_at": "2026-11-28T10:00:00Z"}
 }))]
 pub struct TokenResponse {
     /// JWT to send as `Authorization: Bearer <access_token>`.

@@ -18,7 +18,7 @@ use crate::AppState;
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({"id": 31, "kind": "reply", "actor": {"id": 2, "username": "lin", "display_name": null},
     "thread_id": 9, "thread_title": "China-Russia Strategic Partners", "post_id": 146, "annotation_id": null,
-    "created_at": "2025-07-16T10:00:00Z", "read": false}))]
+    "created_at": "2025-07-16T10:00:00Z", "read": false, "count": 1}))]
 pub struct Notification {
     pub id: i64,
     /// `reply` (in a watched thread), `new_thread` (in a watched forum), `mention`, `citation`

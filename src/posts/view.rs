@@ -24,7 +24,8 @@ use crate::users::cards::{load_cards, unknown_ref, AuthorCard};
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({"id": 145, "thread_id": 9, "position": 1,
     "author": {"id": 1, "username": "saif", "display_name": "Saif", "avatar_url": null, "role": "member",
-               "rank_title": "Senior Member", "joined_at": "2024-01-24T09:30:00Z", "message_count": 16995, "reaction_score": 8155},
+               "rank_title": "Senior Member", "joined_at": "2024-01-24T09:30:00Z", "message_count": 16995, "reaction_score": 8155,
+               "groups": [{"id": 1, "name": "Axis Group", "badge": "Axis Group"}], "profile": [{"key": "nation", "label": "Nation", "value": "CN"}]},
     "body": "China's Xi vows **greater support** for Russia.", "body_html": "<p>China's Xi vows <strong>greater support</strong> for Russia.</p>\n",
     "body_text": "China's Xi vows greater support for Russia.", "revision": 1, "edit_count": 0, "edited_at": null,
     "created_at": "2025-07-16T09:00:00Z", "deleted": false, "annotation_count": 2,

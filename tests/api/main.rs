@@ -12,6 +12,7 @@ mod errors;
 mod forums;
 mod hardening;
 mod hostile;
+mod http_conventions;
 mod limits;
 mod metrics;
 mod openapi;
