@@ -231,6 +231,9 @@ pub fn build_app(
         async move { res }
     }))
     .wrap(from_fn(middleware::conditional_get))
+    // gzip, br or zstd as the client accepts; tags and conditional requests are decided on the
+    // uncompressed bytes first (weak ETags: one per answer, whatever its encoding)
+    .wrap(actix_web::middleware::Compress::default())
     .wrap(ErrorHandlers::new().default_handler(error::render_framework_error))
     .wrap(cors)
     .wrap(from_fn(middleware::request_context))

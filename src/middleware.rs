@@ -126,7 +126,18 @@ fn secure_headers(
         HeaderValue::from_static(policy),
     );
     if !headers.contains_key(header::CACHE_CONTROL) {
-        if path == "/api/v1/me"
+        if path.starts_with("/docs/") {
+            // the docs assets change only with the server: an hour, then revalidated by ETag
+            headers.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            );
+        } else if path == "/api-docs/openapi.json" {
+            headers.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, no-cache"),
+            );
+        } else if path == "/api/v1/me"
             || path.starts_with("/api/v1/me/")
             || path.starts_with("/api/v1/auth/")
         {
@@ -175,8 +186,8 @@ pub fn cors(origins: &[String]) -> Cors {
 
 /// Conditional and `HEAD` requests. A `HEAD` is answered as its `GET` would be, without the body
 /// (the HTTP layer sends the headers alone, with the length the body had). A successful `GET` of
-/// a resource or a list gets a strong `ETag` (a hash of the bytes sent, so every process gives
-/// the same one), and a request whose `If-None-Match` names it gets `304 Not Modified` with no
+/// a resource or a list gets a weak `ETag` (a hash of the answer's bytes before compression, so
+/// every process gives the same one), and a request whose `If-None-Match` names it gets `304 Not Modified` with no
 /// body. An answer that depends on the caller says so (`Vary: Authorization`); the event stream
 /// passes untouched.
 pub async fn conditional_get(
@@ -206,7 +217,8 @@ pub async fn conditional_get(
             ))
         }
     };
-    let tag = format!("\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(&bytes));
+    // weak: the same answer may go out gzip, br or plain, and the tag names the answer
+    let tag = format!("W/\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(&bytes));
     if let Ok(value) = HeaderValue::from_str(&tag) {
         head.headers_mut().insert(header::ETAG, value);
     }
@@ -215,7 +227,7 @@ pub async fn conditional_get(
     let matches = wanted.is_some_and(|w| {
         w.trim() == "*"
             || w.split(',')
-                .any(|t| t.trim().trim_start_matches("W/") == tag)
+                .any(|t| t.trim().trim_start_matches("W/") == tag.trim_start_matches("W/"))
     });
     let res = if matches {
         let mut not_modified = actix_web::HttpResponse::NotModified().finish();

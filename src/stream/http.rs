@@ -180,6 +180,8 @@ pub async fn stream(
         .content_type("text/event-stream")
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .insert_header(("X-Accel-Buffering", "no"))
+        // never compressed: a compressor would hold events back until its block fills
+        .insert_header((header::CONTENT_ENCODING, "identity"))
         .streaming(body))
 }
 

@@ -315,6 +315,14 @@ impl TestApp {
         TestApp { call, state, db }
     }
 
+    /// Sends a prepared request; the answer's status, headers and bytes as sent.
+    pub async fn send_raw(&self, req: TestRequest) -> (u16, HeaderMap, actix_web::web::Bytes) {
+        let res = (self.call)(req).await;
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        (status, headers, test::read_body(res).await)
+    }
+
     /// Sends a prepared request.
     pub async fn send(&self, req: TestRequest) -> Resp {
         let res = (self.call)(req).await;

@@ -23,7 +23,7 @@ db_test!(
             let first = app.get(&path, None).await;
             assert_eq!(first.status, 200, "{}", first.text);
             let tag = first.header("etag").expect("an ETag").to_string();
-            assert!(tag.starts_with('"') && tag.ends_with('"'), "{tag}");
+            assert!(tag.starts_with("W/\"") && tag.ends_with('"'), "{tag}");
             let again = app
                 .send(
                     TestRequest::get()
@@ -36,11 +36,10 @@ db_test!(
             assert_eq!(again.header("etag"), Some(tag.as_str()));
             // a list of tags, one of them weak, matches as well
             let listed = app
-                .send(
-                    TestRequest::get()
-                        .uri(&path)
-                        .insert_header(("If-None-Match", format!("\"other\", W/{tag}"))),
-                )
+                .send(TestRequest::get().uri(&path).insert_header((
+                    "If-None-Match",
+                    format!("\"other\", {}", tag.trim_start_matches("W/")),
+                )))
                 .await;
             assert_eq!(listed.status, 304, "{path}");
         }
@@ -76,6 +75,13 @@ db_test!(
             .map(|v| v.to_str().unwrap().to_ascii_lowercase())
             .collect();
         assert!(vary.iter().any(|v| v.contains("authorization")), "{vary:?}");
+        // the docs assets may be kept an hour; the document is revalidated
+        let asset = app.get("/docs/swagger-ui.css", None).await;
+        assert_eq!(asset.status, 200);
+        assert_eq!(asset.header("cache-control"), Some("public, max-age=3600"));
+        let doc = app.get("/api-docs/openapi.json", None).await;
+        assert_eq!(doc.header("cache-control"), Some("public, no-cache"));
+        assert!(doc.header("etag").is_some());
         // errors carry no ETag
         let missing = app.get("/api/v1/forums/999999/threads", None).await;
         assert_eq!(missing.status, 404);
@@ -143,4 +149,48 @@ db_test!(head_answers_like_get_without_a_body, |app| {
         }
     })
     .await;
+});
+
+db_test!(compressed_answers_decode_to_the_same_json, |app| {
+    use std::io::Read as _;
+    let s = app.forum().await;
+    let saif = app.register("saif").await;
+    let (thread, _) = app.thread(&saif, s.forum_id, "Squeezed").await;
+    for path in [
+        format!("/api/v1/forums/{}/threads", s.forum_id),
+        "/api-docs/openapi.json".to_string(),
+    ] {
+        let plain = app.get(&path, None).await;
+        assert_eq!(plain.status, 200);
+        assert_eq!(plain.header("content-encoding"), None);
+        for encoding in ["gzip", "br"] {
+            let (status, headers, bytes) = app
+                .send_raw(
+                    TestRequest::get()
+                        .uri(&path)
+                        .insert_header(("Accept-Encoding", encoding)),
+                )
+                .await;
+            assert_eq!(status, 200);
+            assert_eq!(headers.get("content-encoding").unwrap(), encoding, "{path}");
+            let mut decoded = Vec::new();
+            match encoding {
+                "gzip" => flate2::read::GzDecoder::new(&bytes[..])
+                    .read_to_end(&mut decoded)
+                    .unwrap(),
+                _ => brotli_decompressor::Decompressor::new(&bytes[..], 4096)
+                    .read_to_end(&mut decoded)
+                    .unwrap(),
+            };
+            assert!(bytes.len() < decoded.len(), "{path} {encoding} is smaller");
+            let json: serde_json::Value = serde_json::from_slice(&decoded).unwrap();
+            assert_eq!(json, plain.body, "{path} {encoding}");
+            // the tag names the answer, whatever its encoding
+            assert_eq!(
+                headers.get("etag").unwrap().to_str().unwrap(),
+                plain.header("etag").unwrap()
+            );
+        }
+    }
+    assert!(thread > 0);
 });

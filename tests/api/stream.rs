@@ -145,7 +145,7 @@ impl Sse {
         let resume = last_event_id
             .map(|id| format!("Last-Event-ID: {id}\r\n"))
             .unwrap_or_default();
-        write!(stream, "GET /api/v1/stream HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n{resume}Accept: text/event-stream\r\n\r\n").unwrap();
+        write!(stream, "GET /api/v1/stream HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n{resume}Accept: text/event-stream\r\nAccept-Encoding: gzip, br\r\n\r\n").unwrap();
         stream
             .set_read_timeout(Some(Duration::from_millis(200)))
             .unwrap();
@@ -164,10 +164,10 @@ impl Sse {
             sse.read_some();
         }
         assert!(sse.text.starts_with("HTTP/1.1 200"), "{}", sse.text);
-        assert!(sse
-            .text
-            .to_ascii_lowercase()
-            .contains("content-type: text/event-stream"));
+        let head = sse.text.to_ascii_lowercase();
+        assert!(head.contains("content-type: text/event-stream"));
+        // the client accepts gzip and br, and the events still come plain, one by one
+        assert!(head.contains("content-encoding: identity"), "{head}");
         sse
     }
 
