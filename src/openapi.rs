@@ -106,7 +106,97 @@ pub fn finish(mut api: OpenApiDoc) -> OpenApiDoc {
             op.security = Some(allowed);
         }
     }
+    shared_error_responses(&mut api);
     api
+}
+
+/// The errors any operation may meet, as reusable responses with an example each: 503 on every
+/// operation that reaches the database (all but `/health/live`), and on every operation with a
+/// body the answers to a body that is not JSON (400), too large (413) or of another media type
+/// (415). An operation that documents one of these itself keeps its own.
+fn shared_error_responses(api: &mut OpenApiDoc) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    let shared = [
+        (
+            "ServiceUnavailable",
+            "503",
+            "The database is busy or unreachable; retry after the time given in `Retry-After`",
+            "service_unavailable",
+            "Service unavailable",
+            "the server is busy; retry after the time given in Retry-After",
+        ),
+        (
+            "MalformedBody",
+            "400",
+            "The body is not well-formed JSON",
+            "malformed_request",
+            "Malformed request",
+            "the body is not valid JSON: expected value at line 1 column 1",
+        ),
+        (
+            "PayloadTooLarge",
+            "413",
+            "The body is larger than the server accepts (`GLOSS_BODY_LIMIT`)",
+            "payload_too_large",
+            "Payload too large",
+            "the body is larger than the 262144 bytes accepted",
+        ),
+        (
+            "UnsupportedMediaType",
+            "415",
+            "The body is not sent as `application/json`",
+            "unsupported_media_type",
+            "Unsupported media type",
+            "send the body as application/json",
+        ),
+    ];
+    let components = api.components.get_or_insert_with(Default::default);
+    for (name, status, description, code, title, detail) in shared {
+        let example = serde_json::json!({
+            "type": format!("urn:gloss:problem:{code}"), "title": title,
+            "status": status.parse::<u16>().unwrap_or(500), "detail": detail, "code": code, "errors": [],
+        });
+        let response = ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .example(Some(example))
+                    .build(),
+            )
+            .build();
+        components
+            .responses
+            .insert(name.to_string(), RefOr::T(response));
+    }
+    for (path, item) in api.paths.paths.iter_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+            &mut item.head,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let with_body = op.request_body.is_some();
+            for (name, status, ..) in shared {
+                let applies = match status {
+                    "503" => path != "/health/live",
+                    _ => with_body,
+                };
+                if applies && !op.responses.responses.contains_key(status) {
+                    op.responses.responses.insert(
+                        status.to_string(),
+                        RefOr::Ref(Ref::from_response_name(name)),
+                    );
+                }
+            }
+        }
+    }
 }
 
 /// The document as pretty JSON with a trailing newline: the form committed in `openapi/openapi.json`.

@@ -37,11 +37,30 @@ fn every_operation_documents_its_errors_and_security() {
                 assert!(has_error, "{method} {path} documents no error response");
                 for (status, resp) in responses {
                     if status.starts_with('4') || status.starts_with('5') {
+                        // a shared response is named by reference
+                        let resp = match resp["$ref"].as_str() {
+                            Some(r) => {
+                                &doc["components"]["responses"]
+                                    [r.trim_start_matches("#/components/responses/")]
+                            }
+                            None => resp,
+                        };
                         assert!(
                             resp["content"].get("application/problem+json").is_some(),
                             "{method} {path} {status} is not documented as problem+json"
                         );
                     }
+                }
+            }
+            if path != "/health/live" {
+                assert!(responses.contains_key("503"), "{method} {path} has no 503");
+            }
+            if op.get("requestBody").is_some() {
+                for status in ["400", "413", "415"] {
+                    assert!(
+                        responses.contains_key(status),
+                        "{method} {path} takes a body but documents no {status}"
+                    );
                 }
             }
         }
