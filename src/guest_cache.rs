@@ -87,6 +87,14 @@ impl GuestLists {
     }
 }
 
+/// The time by which kept guest answers are judged: the write clock (`None` while it cannot see
+/// every write; on PostgreSQL this starts the listener that lets it) and the view counter's
+/// flushes. Read before building what is kept.
+pub fn kept_time(state: &AppState) -> (Option<Stamp>, u64) {
+    state.hub.listen();
+    (state.writes.now(), state.views.flushes())
+}
+
 /// The JSON answer `build` gives, kept for guests under `target` (the request's path and query)
 /// while nothing is written; a member's is built every time.
 pub async fn answer<T, Fut>(
@@ -102,8 +110,7 @@ where
     if !guest {
         return Ok(HttpResponse::Ok().json(build().await?));
     }
-    state.hub.listen();
-    let (stamp, flushes) = (state.writes.now(), state.views.flushes());
+    let (stamp, flushes) = kept_time(state);
     if let Some(stamp) = stamp {
         if let Some(body) = state.guest_lists.get(target, stamp, flushes) {
             return Ok(json(body));

@@ -77,17 +77,7 @@ pub fn base() -> OpenApiDoc {
 pub fn finish(mut api: OpenApiDoc) -> OpenApiDoc {
     use utoipa::openapi::security::SecurityRequirement;
     for item in api.paths.paths.values_mut() {
-        for op in [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-            &mut item.head,
-        ]
-        .into_iter()
-        .flatten()
-        {
+        for op in operations_mut(item) {
             if op.security.is_some() {
                 continue;
             }
@@ -108,6 +98,22 @@ pub fn finish(mut api: OpenApiDoc) -> OpenApiDoc {
     }
     shared_error_responses(&mut api);
     api
+}
+
+/// The operations of a path, whatever their methods.
+fn operations_mut(
+    item: &mut utoipa::openapi::PathItem,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+        &mut item.head,
+    ]
+    .into_iter()
+    .flatten()
 }
 
 /// The errors any operation may meet, as reusable responses with an example each: 503 on every
@@ -171,17 +177,7 @@ fn shared_error_responses(api: &mut OpenApiDoc) {
             .insert(name.to_string(), RefOr::T(response));
     }
     for (path, item) in api.paths.paths.iter_mut() {
-        for op in [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-            &mut item.head,
-        ]
-        .into_iter()
-        .flatten()
-        {
+        for op in operations_mut(item) {
             let with_body = op.request_body.is_some();
             for (name, status, ..) in shared {
                 let applies = match status {

@@ -78,9 +78,8 @@ async fn guest_page(
     page: PageRequest,
     address: &str,
 ) -> Result<HttpResponse, ApiError> {
-    state.hub.listen();
     let key = (id, page.page, page.per_page);
-    let (clock, flushes) = (state.writes.now(), state.views.flushes());
+    let (clock, flushes) = crate::guest_cache::kept_time(state);
     let guest = match state.pages.guest(key, clock, flushes) {
         Some(kept) => kept,
         None => {
