@@ -18,7 +18,10 @@ pub const PROBLEM_TYPE_PREFIX: &str = "urn:gloss:problem:";
 macro_rules! error_kinds {
     ($($variant:ident => ($code:literal, $status:ident, $title:literal)),* $(,)?) => {
         /// Every kind of error the API answers with. Clients switch on `type` (or `code`).
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        /// Serialized as its code: the `code` of a problem is one of these.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+        #[schema(as = ProblemCode)]
+        #[serde(rename_all = "snake_case")]
         pub enum ErrorKind { $($variant),* }
 
         impl ErrorKind {
@@ -61,8 +64,10 @@ error_kinds! {
     RateLimited => ("rate_limited", TOO_MANY_REQUESTS, "Too many requests"),
     MethodNotAllowed => ("method_not_allowed", METHOD_NOT_ALLOWED, "Method not allowed"),
     Conflict => ("conflict", CONFLICT, "Conflict"),
+    IdempotencyKeyInUse => ("idempotency_key_in_use", CONFLICT, "Idempotency key in use"),
+    IdempotencyKeyReused => ("idempotency_key_reused", UNPROCESSABLE_ENTITY, "Idempotency key reused"),
     ServiceUnavailable => ("service_unavailable", SERVICE_UNAVAILABLE, "Service unavailable"),
-    Internal => ("internal_error", INTERNAL_SERVER_ERROR, "Internal server error"),
+    InternalError => ("internal_error", INTERNAL_SERVER_ERROR, "Internal server error"),
 }
 
 impl ErrorKind {
@@ -72,7 +77,7 @@ impl ErrorKind {
     }
 
     /// The kind that a bare HTTP status (from the framework, not from our code) stands for.
-    fn from_status(status: StatusCode) -> ErrorKind {
+    pub fn from_status(status: StatusCode) -> ErrorKind {
         match status.as_u16() {
             401 => ErrorKind::Unauthorized,
             403 => ErrorKind::Forbidden,
@@ -84,7 +89,7 @@ impl ErrorKind {
             415 => ErrorKind::UnsupportedMediaType,
             422 => ErrorKind::ValidationFailed,
             503 => ErrorKind::ServiceUnavailable,
-            s if s >= 500 => ErrorKind::Internal,
+            s if s >= 500 => ErrorKind::InternalError,
             _ => ErrorKind::MalformedRequest,
         }
     }
@@ -110,6 +115,8 @@ pub struct FieldError {
 /// `invalid_token` (401), `token_expired` (401), `invalid_credentials` (401),
 /// `invalid_refresh_token` (401), `refresh_token_reused` (401), `account_disabled` (403),
 /// `forbidden` (403), `thread_locked` (403: the thread accepts no new posts or edits), `not_found` (404), `method_not_allowed` (405), `conflict` (409),
+/// `idempotency_key_in_use` (409, with `Retry-After`: a request with the same `Idempotency-Key` is
+/// still running), `idempotency_key_reused` (422: the key was used for another request),
 /// `rate_limited` (429, with `Retry-After` and `RateLimit-Limit`/`-Remaining`/`-Reset`),
 /// `service_unavailable` (503, with `Retry-After`), `internal_error` (500).
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -137,7 +144,7 @@ pub struct Problem {
     pub detail: String,
     /// The kind's code alone (the last part of `type`).
     #[schema(example = "validation_failed")]
-    pub code: String,
+    pub code: ErrorKind,
     /// The invalid fields; empty unless the problem is about specific fields.
     pub errors: Vec<FieldError>,
 }
@@ -201,6 +208,19 @@ impl ApiError {
         }])
     }
 
+    /// 400 for a malformed part of the request other than the body (a header), naming it.
+    pub fn malformed_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let field = field.into();
+        let message = message.into();
+        ApiError {
+            errors: vec![FieldError {
+                field: field.clone(),
+                message: message.clone(),
+            }],
+            ..ApiError::new(ErrorKind::MalformedRequest, format!("{field}: {message}"))
+        }
+    }
+
     /// 409 for a value that must be unique, naming the field.
     pub fn conflict_field(field: impl Into<String>, message: impl Into<String>) -> Self {
         let field = field.into();
@@ -253,7 +273,7 @@ impl ApiError {
     pub fn internal(cause: impl Into<String>) -> Self {
         ApiError {
             cause: Some(cause.into()),
-            ..ApiError::new(ErrorKind::Internal, "an unexpected error occurred")
+            ..ApiError::new(ErrorKind::InternalError, "an unexpected error occurred")
         }
     }
 
@@ -264,7 +284,7 @@ impl ApiError {
             title: self.kind.title().to_string(),
             status: self.kind.status().as_u16(),
             detail: self.detail.clone(),
-            code: self.kind.code().to_string(),
+            code: self.kind,
             errors: self.errors.clone(),
         }
     }
@@ -277,7 +297,9 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         match (&self.kind, &self.cause) {
-            (ErrorKind::Internal, Some(cause)) => tracing::error!(cause = %cause, "internal error"),
+            (ErrorKind::InternalError, Some(cause)) => {
+                tracing::error!(cause = %cause, "internal error")
+            }
             (ErrorKind::ServiceUnavailable, Some(cause)) => {
                 tracing::warn!(cause = %cause, "service unavailable")
             }
@@ -285,7 +307,10 @@ impl ResponseError for ApiError {
         }
         let mut response = HttpResponse::build(self.status_code());
         response.content_type(PROBLEM_JSON);
-        if self.kind == ErrorKind::ServiceUnavailable {
+        if matches!(
+            self.kind,
+            ErrorKind::ServiceUnavailable | ErrorKind::IdempotencyKeyInUse
+        ) {
             response.insert_header((header::RETRY_AFTER, "1"));
         }
         if let Some((limit, retry)) = self.rate_limit {
@@ -476,6 +501,22 @@ impl Validator {
             Ok(())
         } else {
             Err(ApiError::validation(std::mem::take(&mut self.errors)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorKind;
+
+    #[test]
+    fn every_code_is_its_serialized_name() {
+        // the document's ProblemCode enum comes from the serialization, `code()` from the table
+        for kind in ErrorKind::ALL {
+            assert_eq!(
+                serde_json::to_value(kind).unwrap(),
+                serde_json::Value::String(kind.code().to_string())
+            );
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod extract;
 pub mod forums;
 pub mod guest_cache;
 pub mod health;
+pub mod idempotency;
 pub mod metrics;
 pub mod middleware;
 pub mod notifications;
@@ -230,6 +231,8 @@ pub fn build_app(
         let res = table.unmatched(&req);
         async move { res }
     }))
+    // a retried create with the same Idempotency-Key gets the first answer again
+    .wrap(from_fn(idempotency::idempotent_posts))
     .wrap(from_fn(middleware::conditional_get))
     // gzip, br or zstd as the client accepts; tags and conditional requests are decided on the
     // uncompressed bytes first (weak ETags: one per answer, whatever its encoding)

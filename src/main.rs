@@ -192,6 +192,16 @@ fn serve(state: AppState) -> Result<(), String> {
                 if let Err(e) = pruned {
                     tracing::warn!(error = %e, "could not prune old rate-limit counters");
                 }
+                // idempotency keys are kept a day
+                let before = gloss::db::now()
+                    - chrono::Duration::from_std(gloss::idempotency::KEPT_FOR).unwrap_or_default();
+                let pruned = flusher_state
+                    .db
+                    .run(move |conn| Ok(gloss::idempotency::db::prune(conn, before)?))
+                    .await;
+                if let Err(e) = pruned {
+                    tracing::warn!(error = %e, "could not prune old idempotency keys");
+                }
             }
         });
         let shutdown_state = state.clone();

@@ -166,12 +166,14 @@ pub fn cors(origins: &[String]) -> Cors {
             HeaderName::from_static("last-event-id"),
             header::IF_NONE_MATCH,
             header::IF_MATCH,
+            crate::idempotency::IDEMPOTENCY_KEY,
         ])
         .expose_headers([
             REQUEST_ID,
             header::LOCATION,
             header::RETRY_AFTER,
             header::ETAG,
+            crate::idempotency::REPLAYED,
         ])
         .max_age(3600);
     for origin in origins {

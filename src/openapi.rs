@@ -97,7 +97,247 @@ pub fn finish(mut api: OpenApiDoc) -> OpenApiDoc {
         }
     }
     shared_error_responses(&mut api);
-    api
+    idempotency_keys(&mut api);
+    error_examples(&mut api);
+    name_inline_schemas(api)
+}
+
+/// A schema written out in place where a named component is the same (utoipa inlines the items
+/// of generic pages, `Page<Post>`) becomes a reference to it, so a post is one type in every
+/// generated client.
+fn name_inline_schemas(api: OpenApiDoc) -> OpenApiDoc {
+    use serde_json::Value;
+    fn replace(v: &mut Value, named: &[(String, Value)], root_of: Option<&str>) {
+        if let Some((name, _)) = named
+            .iter()
+            .find(|(name, schema)| Some(name.as_str()) != root_of && schema == v)
+        {
+            *v = serde_json::json!({ "$ref": format!("#/components/schemas/{name}") });
+            return;
+        }
+        match v {
+            Value::Object(map) => map.values_mut().for_each(|c| replace(c, named, None)),
+            Value::Array(list) => list.iter_mut().for_each(|c| replace(c, named, None)),
+            _ => {}
+        }
+    }
+    let Ok(mut doc) = serde_json::to_value(&api) else {
+        return api;
+    };
+    let named: Vec<(String, Value)> = doc
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter(|(_, s)| s.get("properties").is_some() || s.get("enum").is_some())
+                .map(|(k, s)| (k.clone(), s.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(paths) = doc.get_mut("paths") {
+        replace(paths, &named, None);
+    }
+    if let Some(Value::Object(schemas)) = doc.pointer_mut("/components/schemas") {
+        for (name, schema) in schemas.iter_mut() {
+            replace(schema, &named, Some(name));
+        }
+    }
+    serde_json::from_value(doc).unwrap_or(api)
+}
+
+/// Every error response an operation documents in place shows a problem that fits its status:
+/// the kind that status stands for, with the response's own description as the detail (a 422
+/// names the first field of the body or of the query).
+fn error_examples(api: &mut OpenApiDoc) {
+    use utoipa::openapi::RefOr;
+    let first_fields: std::collections::BTreeMap<String, String> = api
+        .components
+        .iter()
+        .flat_map(|c| c.schemas.iter())
+        .filter_map(|(name, schema)| {
+            let schema = serde_json::to_value(schema).ok()?;
+            let field = schema
+                .pointer("/required/0")
+                .and_then(|f| f.as_str())
+                .map(str::to_string)
+                .or_else(|| {
+                    schema
+                        .get("properties")?
+                        .as_object()?
+                        .keys()
+                        .next()
+                        .cloned()
+                })?;
+            Some((name.clone(), field))
+        })
+        .collect();
+    for item in api.paths.paths.values_mut() {
+        let path_params: Vec<String> = item
+            .parameters
+            .iter()
+            .flatten()
+            .filter_map(|p| match p {
+                RefOr::T(p) => Some(p.name.clone()),
+                RefOr::Ref(_) => None,
+            })
+            .collect();
+        for op in operations_mut(item) {
+            // the field a 422 example names: the body's first required property, else a parameter
+            let body_field = op
+                .request_body
+                .as_ref()
+                .and_then(|b| serde_json::to_value(b).ok())
+                .and_then(|b| {
+                    let schema = b.pointer("/content/application~1json/schema")?.clone();
+                    let name = schema
+                        .get("$ref")?
+                        .as_str()?
+                        .rsplit('/')
+                        .next()?
+                        .to_string();
+                    Some(name)
+                });
+            let query_field = op.parameters.iter().flatten().find_map(|p| match p {
+                RefOr::T(p) if !path_params.contains(&p.name) => Some(p.name.clone()),
+                _ => None,
+            });
+            for (status, response) in op.responses.responses.iter_mut() {
+                let (Ok(code), RefOr::T(response)) = (status.parse::<u16>(), response) else {
+                    continue;
+                };
+                if code < 400 {
+                    continue;
+                }
+                let Some(kind) = actix_web::http::StatusCode::from_u16(code)
+                    .ok()
+                    .map(crate::error::ErrorKind::from_status)
+                else {
+                    continue;
+                };
+                let detail = response.description.clone();
+                for content in response.content.values_mut() {
+                    let RefOr::T(content) = content else { continue };
+                    if content.example.is_some() || !content.examples.is_empty() {
+                        continue;
+                    }
+                    let errors = match (code, &body_field, &query_field) {
+                        (422, Some(schema), _) if first_fields.contains_key(schema) => {
+                            serde_json::json!([{ "field": first_fields[schema], "message": detail }])
+                        }
+                        (422, None, Some(param)) => {
+                            serde_json::json!([{ "field": param, "message": detail }])
+                        }
+                        _ => serde_json::json!([]),
+                    };
+                    content.example = Some(serde_json::json!({
+                        "type": kind.type_uri(), "title": kind.title(), "status": code,
+                        "detail": detail, "code": kind.code(), "errors": errors,
+                    }));
+                }
+            }
+        }
+    }
+}
+
+/// Every `POST` a member makes takes an `Idempotency-Key` (see [`crate::idempotency`]): the
+/// header as a shared parameter, and the two answers it adds as shared responses (an operation
+/// that already documents a 409 or 422 keeps its own, whose problem schema covers these too).
+fn idempotency_keys(api: &mut OpenApiDoc) {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, ResponseBuilder};
+    let components = api.components.get_or_insert_with(Default::default);
+    let parameter = ParameterBuilder::new()
+        .name("Idempotency-Key")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "A key of the client's choosing (a UUID is usual) that makes a retry of this request \
+             safe: for 24 hours, the member's next request with the same key and the same body \
+             gets the first answer again, with `Idempotent-Replayed: true`, instead of making a \
+             second thing. While the first runs, a retry gets 409 `idempotency_key_in_use`; the \
+             same key with another body gets 422 `idempotency_key_reused`. Only successful \
+             answers are kept. Ignored without an access token.",
+        ))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(crate::idempotency::MAX_KEY_LENGTH))
+                .pattern(Some("^[!-~]+$")),
+        ))
+        .example(Some(serde_json::json!(
+            "5f0c6a43-7f3e-4d5e-9d55-2a4b8e0f6c11"
+        )))
+        .build();
+    components
+        .parameters
+        .insert("IdempotencyKey".to_string(), RefOr::T(parameter));
+    for (name, code, status, description, detail) in [
+        (
+            "IdempotencyKeyInUse",
+            "idempotency_key_in_use",
+            409,
+            "A request with the same `Idempotency-Key` is still running; retry after `Retry-After`",
+            "a request with this Idempotency-Key is still running; retry after the time given in Retry-After",
+        ),
+        (
+            "IdempotencyKeyReused",
+            "idempotency_key_reused",
+            422,
+            "The `Idempotency-Key` was used for a different request in the last 24 hours",
+            "this Idempotency-Key was used for a different request (method, path or body) in the last 24 hours; send a new key",
+        ),
+    ] {
+        let title = crate::error::ErrorKind::ALL
+            .iter()
+            .find(|k| k.code() == code)
+            .map_or("", |k| k.title());
+        let example = serde_json::json!({
+            "type": format!("urn:gloss:problem:{code}"), "title": title,
+            "status": status, "detail": detail, "code": code, "errors": [],
+        });
+        let response = ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .example(Some(example))
+                    .build(),
+            )
+            .build();
+        components
+            .responses
+            .insert(name.to_string(), RefOr::T(response));
+    }
+    for item in api.paths.paths.values_mut() {
+        let Some(op) = item.post.as_mut() else {
+            continue;
+        };
+        let member = op
+            .security
+            .iter()
+            .flatten()
+            .any(|r| serde_json::to_value(r).is_ok_and(|v| v.get("bearer_auth").is_some()));
+        if !member {
+            continue;
+        }
+        op.parameters
+            .get_or_insert_with(Vec::new)
+            .push(RefOr::Ref(Ref::new(
+                "#/components/parameters/IdempotencyKey",
+            )));
+        for (status, name) in [
+            ("409", "IdempotencyKeyInUse"),
+            ("422", "IdempotencyKeyReused"),
+        ] {
+            op.responses
+                .responses
+                .entry(status.to_string())
+                .or_insert_with(|| RefOr::Ref(Ref::from_response_name(name)));
+        }
+    }
 }
 
 /// The operations of a path, whatever their methods.

@@ -13,6 +13,7 @@ mod forums;
 mod hardening;
 mod hostile;
 mod http_conventions;
+mod idempotency;
 mod limits;
 mod metrics;
 mod openapi;
