@@ -9,13 +9,22 @@ use crate::db::{Backend, DbConn};
 use crate::error::{ApiError, Problem};
 use crate::AppState;
 
+/// The state a probe reports (a failed probe is a 503 problem instead).
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthStatus {
+    /// Serving.
+    Ok,
+}
+
 /// Health of the process (and, for readiness, of the database).
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"status": "ok", "database": "sqlite"}))]
 pub struct Health {
     /// Always `ok` when answered with 200.
-    pub status: String,
+    pub status: HealthStatus,
     /// The backend checked: `sqlite` or `postgres`; `null` for liveness, which checks no database.
+    #[schema(required = true)]
     pub database: Option<String>,
 }
 
@@ -24,7 +33,7 @@ pub struct Health {
 #[get("/health/live")]
 pub async fn live() -> web::Json<Health> {
     web::Json(Health {
-        status: "ok".into(),
+        status: HealthStatus::Ok,
         database: None,
     })
 }
@@ -51,7 +60,7 @@ pub async fn ready(state: web::Data<AppState>) -> Result<web::Json<Health>, ApiE
         })
         .await?;
     Ok(web::Json(Health {
-        status: "ok".into(),
+        status: HealthStatus::Ok,
         database: Some(match backend {
             Backend::Postgres => "postgres".into(),
             Backend::Sqlite => "sqlite".into(),

@@ -193,6 +193,6 @@ pub struct CursorPage<T> {
     /// The items, newest first.
     pub items: Vec<T>,
     /// Pass as `cursor` to read the next page; `null` at the end.
-    #[schema(example = "djE6MTAw")]
+    #[schema(required = true, example = "djE6MTAw")]
     pub next_cursor: Option<String>,
 }

@@ -88,6 +88,7 @@ pub struct Citation {
     /// True when the source was edited or deleted since it was cited.
     pub source_changed: bool,
     /// The annotation whose passage was cited, if any.
+    #[schema(required = true)]
     pub annotation_id: Option<i64>,
     pub created_at: DateTime<Utc>,
 }

@@ -124,9 +124,13 @@ pub struct TextSelector {
     pub prefix: String,
     pub suffix: String,
     /// `null` when the passage is gone (orphaned).
+    #[schema(required = true)]
     pub start: Option<usize>,
+    #[schema(required = true)]
     pub end: Option<usize>,
+    #[schema(required = true)]
     pub start_utf16: Option<usize>,
+    #[schema(required = true)]
     pub end_utf16: Option<usize>,
 }
 
@@ -178,15 +182,19 @@ pub struct Annotation {
     pub id: i64,
     pub post_id: i64,
     /// The annotation this replies to; `null` for a top-level annotation.
+    #[schema(required = true)]
     pub parent_id: Option<i64>,
     pub author: UserRef,
     pub motivation: Motivation,
     /// Markdown.
+    #[schema(required = true)]
     pub body: Option<String>,
+    #[schema(required = true)]
     pub body_html: Option<String>,
     pub tags: Vec<String>,
     pub visibility: Visibility,
     /// The passage; `null` for replies.
+    #[schema(required = true)]
     pub target: Option<AnnotationTarget>,
     pub reply_count: i64,
     pub created_at: DateTime<Utc>,

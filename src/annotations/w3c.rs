@@ -59,10 +59,11 @@ pub enum W3cSelector {
 pub struct W3cTarget {
     /// The post's URL (or the annotated annotation's URL, for a reply).
     #[serde(default)]
-    #[schema(max_length = 2000)]
+    #[schema(max_length = 2000, required = true)]
     pub source: Option<String>,
     /// Both selectors of the passage (absent for replies).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub selector: Option<Vec<W3cSelector>>,
 }
 
@@ -78,11 +79,11 @@ pub struct W3cBody {
     pub value: Option<String>,
     /// `text/markdown` for the annotation's text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 64)]
+    #[schema(max_length = 64, nullable = false)]
     pub format: Option<String>,
     /// `tagging` for a tag; the motivation for the text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 64)]
+    #[schema(max_length = 64, nullable = false)]
     pub purpose: Option<String>,
 }
 
@@ -94,6 +95,7 @@ pub struct W3cAgent {
     pub kind: String,
     pub nickname: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub name: Option<String>,
 }
 
@@ -113,7 +115,7 @@ pub struct W3cAnnotation {
     pub id: String,
     #[serde(rename = "type")]
     pub kind: String,
-    pub motivation: String,
+    pub motivation: Motivation,
     pub creator: W3cAgent,
     pub created: DateTime<Utc>,
     pub modified: DateTime<Utc>,
@@ -353,7 +355,7 @@ pub fn from_annotation(a: &Annotation, base: &str) -> W3cAnnotation {
         context: CONTEXT.into(),
         id: format!("{base}/api/v1/annotations/{}", a.id),
         kind: "Annotation".into(),
-        motivation: a.motivation.as_str().into(),
+        motivation: a.motivation,
         creator: W3cAgent {
             id: format!("{base}/api/v1/users/{}", a.author.username),
             kind: "Person".into(),

@@ -63,6 +63,13 @@ pub struct RefreshRequest {
     pub refresh_token: String,
 }
 
+/// How the access token is sent: as a bearer token.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub enum TokenType {
+    /// `Authorization: Bearer <access_token>`.
+    Bearer,
+}
+
 /// A token pair and the account it belongs to.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
@@ -72,7 +79,7 @@ pub struct RefreshRequest {
     "expires_in": 900,
     "refresh_expires_in": 2592000,
     "user": {"id": 1, "username": "saif", "email": "saif@example.org", "display_name": "Saif", "about": null,
-             "role": "member", "disabled": false, "auto_watch": true, "hide_presence": false,
+             "avatar_url": null, "role": "member", "disabled": false, "auto_watch": true, "hide_presence": false,
              "created_at": "2026-11-28T10:00:00Z", "updated_at": "2026-11-28T10:00:00Z"}
 }))]
 pub struct TokenResponse {
@@ -81,7 +88,7 @@ pub struct TokenResponse {
     /// Opaque, single-use token for `POST /auth/refresh`.
     pub refresh_token: String,
     /// Always `Bearer`.
-    pub token_type: String,
+    pub token_type: TokenType,
     /// Seconds until the access token expires.
     pub expires_in: u64,
     /// Seconds until the refresh token expires.
@@ -106,7 +113,7 @@ fn issue_tokens(
     Ok(TokenResponse {
         access_token,
         refresh_token,
-        token_type: "Bearer".into(),
+        token_type: TokenType::Bearer,
         expires_in: state.tokens.access_ttl().as_secs(),
         refresh_expires_in: ttl.as_secs(),
         user: Account::from(user),

@@ -124,9 +124,11 @@ pub struct ThreadField {
     /// The key under which threads carry the value.
     pub key: String,
     pub label: String,
+    #[schema(required = true)]
     pub description: Option<String>,
     pub field_type: FieldType,
     /// The allowed values of a `choice` field; `null` for other types.
+    #[schema(required = true)]
     pub options: Option<Vec<String>>,
     pub required: bool,
     pub position: i32,

@@ -64,10 +64,12 @@ pub struct ForumLastPost {
 pub struct Forum {
     pub id: i64,
     /// The category or forum this one sits in; `null` at the top.
+    #[schema(required = true)]
     pub parent_id: Option<i64>,
     pub kind: ForumKind,
     pub title: String,
     pub slug: String,
+    #[schema(required = true)]
     pub description: Option<String>,
     /// Order among its siblings (ascending).
     pub position: i32,
@@ -75,6 +77,7 @@ pub struct Forum {
     pub thread_count: i64,
     /// Visible posts in visible threads (for a category, of the forums below it).
     pub post_count: i64,
+    #[schema(required = true)]
     pub last_post: Option<ForumLastPost>,
     /// Sub-forums, in order (always empty in responses that are not trees).
     #[schema(no_recursion)]

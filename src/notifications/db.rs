@@ -23,6 +23,43 @@ pub mod kind {
     pub const REACTION: &str = "reaction";
 }
 
+/// What a notification is about, as clients see it (a closed set: stored as the names in
+/// [`kind`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationKind {
+    /// A reply in a watched thread.
+    Reply,
+    /// A new thread in a watched forum.
+    NewThread,
+    /// The member was mentioned.
+    Mention,
+    /// The member's post was cited.
+    Citation,
+    /// The member's post was annotated.
+    Annotation,
+    /// The member's annotation was replied to.
+    AnnotationReply,
+    /// The member's post got a reaction.
+    Reaction,
+}
+
+impl NotificationKind {
+    /// The kind a stored name stands for.
+    pub fn parse(stored: &str) -> Option<NotificationKind> {
+        Some(match stored {
+            kind::REPLY => NotificationKind::Reply,
+            kind::NEW_THREAD => NotificationKind::NewThread,
+            kind::MENTION => NotificationKind::Mention,
+            kind::CITATION => NotificationKind::Citation,
+            kind::ANNOTATION => NotificationKind::Annotation,
+            kind::ANNOTATION_REPLY => NotificationKind::AnnotationReply,
+            kind::REACTION => NotificationKind::Reaction,
+            _ => return None,
+        })
+    }
+}
+
 /// A row of `notifications`.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = notifications)]

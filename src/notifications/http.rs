@@ -6,6 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::db as notification_db;
+use super::db::NotificationKind;
 use crate::auth::AuthUser;
 use crate::db::utc;
 use crate::error::{ApiError, Problem};
@@ -21,14 +22,20 @@ use crate::AppState;
     "created_at": "2025-07-16T10:00:00Z", "read": false, "count": 1}))]
 pub struct Notification {
     pub id: i64,
-    /// `reply` (in a watched thread), `new_thread` (in a watched forum), `mention`, `citation`
-    /// (of your post), `annotation` (on your post), `annotation_reply` (to your annotation), `reaction`.
-    pub kind: String,
+    /// What happened: `reply` (in a watched thread), `new_thread` (in a watched forum), `mention`,
+    /// `citation` (of your post), `annotation` (on your post), `annotation_reply` (to your
+    /// annotation), `reaction`.
+    pub kind: NotificationKind,
     /// Who did it.
+    #[schema(required = true)]
     pub actor: Option<UserRef>,
+    #[schema(required = true)]
     pub thread_id: Option<i64>,
+    #[schema(required = true)]
     pub thread_title: Option<String>,
+    #[schema(required = true)]
     pub post_id: Option<i64>,
+    #[schema(required = true)]
     pub annotation_id: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub read: bool,
@@ -80,9 +87,11 @@ pub async fn list(
             )?;
             let items = rows
                 .into_iter()
-                .map(|(n, title)| Notification {
+                // a kind this server does not know was written by another version: left out
+                .filter_map(|(n, title)| Some((NotificationKind::parse(&n.kind)?, n, title)))
+                .map(|(kind, n, title)| Notification {
                     id: n.id,
-                    kind: n.kind,
+                    kind,
                     actor: n.actor_id.map(|a| {
                         actors
                             .get(&a)

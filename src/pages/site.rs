@@ -40,6 +40,7 @@ pub struct LatestPost {
     pub post_id: i64,
     pub thread_id: i64,
     pub thread_title: String,
+    #[schema(required = true)]
     pub prefix: Option<PrefixRef>,
     pub forum_id: i64,
     pub forum_title: String,
@@ -58,6 +59,7 @@ pub struct ForumStatistics {
     pub posts: i64,
     /// Members whose accounts are active.
     pub members: i64,
+    #[schema(required = true)]
     pub newest_member: Option<UserRef>,
 }
 

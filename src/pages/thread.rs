@@ -68,6 +68,7 @@ pub struct ThreadPage {
     pub more_by_author: Vec<Thread>,
     /// "Posts you haven't read yet": the caller's newest unread threads (at most 5); `null` for
     /// guests.
+    #[schema(required = true)]
     pub unread: Option<Vec<Thread>>,
 }
 

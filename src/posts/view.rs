@@ -38,14 +38,18 @@ pub struct Post {
     pub position: i64,
     pub author: AuthorCard,
     /// The Markdown as written.
+    #[schema(required = true)]
     pub body: Option<String>,
     /// Rendered, sanitized HTML.
+    #[schema(required = true)]
     pub body_html: Option<String>,
     /// The plain text a reader sees: what annotation offsets count in.
+    #[schema(required = true)]
     pub body_text: Option<String>,
     /// The current revision number (1 until the first edit).
     pub revision: i32,
     pub edit_count: i32,
+    #[schema(required = true)]
     pub edited_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub deleted: bool,

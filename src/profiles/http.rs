@@ -23,6 +23,7 @@ pub struct ProfileField {
     pub label: String,
     pub field_type: ProfileFieldType,
     /// The values of a `choice` field; `null` otherwise.
+    #[schema(required = true)]
     pub options: Option<Vec<String>>,
     pub position: i32,
 }

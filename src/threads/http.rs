@@ -15,7 +15,7 @@ use crate::db::DbConn;
 use crate::error::{ApiError, Problem, Validator};
 use crate::extract::{Json, Query};
 use crate::forums::db::{self as forum_db};
-use crate::forums::fields::{self, FieldType};
+use crate::forums::fields::{self, FieldType, FieldValue};
 use crate::guest_cache as guest;
 use crate::notifications::db as notification_db;
 use crate::pagination::{CursorPage, CursorParams, Page, PageParams};
@@ -50,9 +50,10 @@ pub struct CreateThread {
     /// One of the forum's prefixes.
     #[serde(default)]
     pub prefix_id: Option<i64>,
-    /// Values for the forum's custom fields, by key.
+    /// Values for the forum's custom fields, by key: a number for a `number` field, a string for
+    /// every other type (dates as `YYYY-MM-DD`).
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = BTreeMap<String, FieldValue>)]
     pub fields: BTreeMap<String, serde_json::Value>,
     /// Passages of other posts the first post quotes (see `POST /threads/{id}/posts`).
     #[serde(default)]
@@ -70,8 +71,8 @@ pub struct UpdateThread {
     #[serde(default, deserialize_with = "crate::extract::double_option")]
     #[schema(value_type = Option<i64>)]
     pub prefix_id: Option<Option<i64>>,
-    /// The whole new set of field values (replaces the old set).
-    #[schema(value_type = Option<Object>)]
+    /// The whole new set of field values (replaces the old set); absent or `null` keeps them.
+    #[schema(value_type = Option<BTreeMap<String, FieldValue>>)]
     pub fields: Option<BTreeMap<String, serde_json::Value>>,
 }
 

@@ -48,6 +48,7 @@ pub struct Thread {
     pub id: i64,
     pub forum_id: i64,
     pub title: String,
+    #[schema(required = true)]
     pub prefix: Option<PrefixRef>,
     /// Custom field values by key: numbers for `number` fields, strings otherwise (dates as `YYYY-MM-DD`).
     pub fields: BTreeMap<String, FieldValue>,
@@ -59,12 +60,15 @@ pub struct Thread {
     /// The highest post position: posts are numbered 1..=post_positions, deleted ones keeping
     /// their place, so page N of `per_page` holds positions (N-1)*per_page+1 ..= N*per_page.
     pub post_positions: i64,
+    #[schema(required = true)]
     pub first_post_id: Option<i64>,
+    #[schema(required = true)]
     pub last_post: Option<ThreadLastPost>,
     pub sticky: bool,
     pub locked: bool,
     pub deleted: bool,
     /// The caller's reading state; `null` for guests.
+    #[schema(required = true)]
     pub reading: Option<ReadingState>,
 }
 
@@ -78,8 +82,10 @@ pub struct ReadingState {
     /// Whether posts came after it.
     pub unread: bool,
     /// The first position not read yet; `null` when all is read.
+    #[schema(required = true)]
     pub first_unread_position: Option<i64>,
     /// The page (of 20) holding it; `null` when all is read.
+    #[schema(required = true)]
     pub first_unread_page: Option<i64>,
     /// Public annotations by others on posts already read, made since the caller last read here.
     pub new_annotations: bool,

@@ -21,6 +21,7 @@ use crate::profiles::db as profile_db;
 pub struct UserRef {
     pub id: i64,
     pub username: String,
+    #[schema(required = true)]
     pub display_name: Option<String>,
 }
 
@@ -43,7 +44,9 @@ impl From<&User> for UserRef {
 pub struct AuthorCard {
     pub id: i64,
     pub username: String,
+    #[schema(required = true)]
     pub display_name: Option<String>,
+    #[schema(required = true)]
     pub avatar_url: Option<String>,
     pub role: Role,
     /// The rank earned by message count (e.g. "Senior Member").
@@ -167,12 +170,13 @@ pub struct Account {
     pub id: i64,
     #[schema(example = "saif")]
     pub username: String,
-    #[schema(example = "saif@example.org")]
+    #[schema(required = true, example = "saif@example.org")]
     pub email: Option<String>,
-    #[schema(example = "Saif")]
+    #[schema(required = true, example = "Saif")]
     pub display_name: Option<String>,
-    #[schema(example = "Defense analyst.")]
+    #[schema(required = true, example = "Defense analyst.")]
     pub about: Option<String>,
+    #[schema(required = true)]
     pub avatar_url: Option<String>,
     pub role: Role,
     /// A disabled (banned) account cannot sign in.

@@ -24,6 +24,7 @@ use std::collections::BTreeMap;
 pub struct UserProfile {
     #[serde(flatten)]
     pub card: AuthorCard,
+    #[schema(required = true)]
     pub about: Option<String>,
 }
 
