@@ -141,20 +141,6 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })
 }
 
-/// Deserializes an already-parsed JSON value, with errors that name the field.
-pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
-    if !value.is_object() {
-        return Err(ApiError::invalid_field("body", "must be a JSON object"));
-    }
-    if let Some(field) = find_nul(&value) {
-        return Err(ApiError::invalid_field(field, NUL_MESSAGE));
-    }
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        ApiError::validation(vec![field_error(&path, &e.into_inner().to_string())])
-    })
-}
-
 impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;

@@ -1,7 +1,7 @@
 //! `/posts/{id}/annotations`, `/annotations`: highlight and respond to passages of posts, reply to
 //! annotations, list them by post, thread and member; `/posts/{id}/citations`: who cited what.
 
-use actix_web::{delete, get, http::header, patch, post, web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, http::header, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -19,7 +19,7 @@ use crate::auth::{AuthUser, MaybeUser};
 use crate::db::utc;
 use crate::db::{now, DbConn};
 use crate::error::{ApiError, Problem, Validator};
-use crate::extract::{from_value, Json, Query};
+use crate::extract::{Json, Query};
 use crate::notifications::db as notification_db;
 use crate::pagination::{CursorPage, CursorParams, Page, PageParams};
 use crate::policy;
@@ -161,18 +161,15 @@ fn jsonld(body: impl Serialize) -> HttpResponse {
 
 /// Annotate a passage of a post: highlight it, or respond to it.
 ///
-/// Send Gloss's form (below) or a W3C Web Annotation document (`target.selector` with a
-/// TextQuoteSelector and/or TextPositionSelector). The server checks the quote is in the post's
-/// `body_text` at the position; with a quote alone it finds the position (prefix and suffix decide
-/// between repeated passages; still ambiguous is a 422 naming `selector.prefix`).
+/// The server checks the quote is in the post's `body_text` at the position; with a quote alone
+/// it finds the position (prefix and suffix decide between repeated passages; still ambiguous is
+/// a 422 naming `selector.prefix`). A W3C Web Annotation document goes to
+/// `POST /w3c/posts/{post_id}/annotations` instead.
 #[utoipa::path(
     tag = "annotations",
     security(("bearer_auth" = [])),
     params(("post_id" = i64, Path, description = "Post id", example = 145)),
-    request_body(content(
-        (CreateAnnotation = "application/json"),
-        (W3cAnnotationInput = "application/ld+json"),
-    )),
+    request_body = CreateAnnotation,
     responses(
         (status = 201, description = "Created", body = Annotation, headers(("Location" = String, description = "The new annotation"))),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
@@ -190,14 +187,66 @@ pub async fn create_annotation(
     state: web::Data<AppState>,
     user: AuthUser,
     path: web::Path<i64>,
-    body: Json<serde_json::Value>,
+    body: Json<CreateAnnotation>,
+) -> Result<HttpResponse, ApiError> {
+    let created = annotate(&state, user, path.into_inner(), body.0).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("/api/v1/annotations/{}", created.id),
+        ))
+        .json(created))
+}
+
+/// Annotate a passage of a post with a W3C Web Annotation document.
+///
+/// `target.selector` holds a TextQuoteSelector and/or a TextPositionSelector (other selector
+/// types are ignored); `target.source`, when given, must name the post. The answer is the new
+/// annotation in W3C JSON-LD.
+#[utoipa::path(
+    tag = "annotations",
+    security(("bearer_auth" = [])),
+    params(("post_id" = i64, Path, description = "Post id", example = 145)),
+    request_body(content = W3cAnnotationInput, content_type = "application/ld+json"),
+    responses(
+        (status = 201, description = "Created", body = W3cAnnotation, content_type = "application/ld+json",
+         headers(("Location" = String, description = "The new annotation's W3C form"))),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The thread is locked (`thread_locked`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such post", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, named by their path in the document (`target.source`, `body.format`)",
+         body = Problem, content_type = "application/problem+json",
+         example = json!({"type": "urn:gloss:problem:validation_failed", "title": "Validation failed", "status": 422,
+             "detail": "target.source: names another post", "code": "validation_failed",
+             "errors": [{"field": "target.source", "message": "names another post"}]})),
+    )
+)]
+#[post("/w3c/posts/{post_id}/annotations")]
+pub async fn create_w3c_annotation(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<i64>,
+    body: Json<W3cAnnotationInput>,
 ) -> Result<HttpResponse, ApiError> {
     let post_id = path.into_inner();
-    let req: CreateAnnotation = if w3c::is_w3c(&body.0) {
-        w3c::to_create(from_value::<W3cAnnotationInput>(body.0)?, post_id)?
-    } else {
-        from_value(body.0)?
-    };
+    let req = w3c::to_create(body.0, post_id)?;
+    let created = annotate(&state, user, post_id, req).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("/api/v1/w3c/annotations/{}", created.id),
+        ))
+        .content_type(w3c::MEDIA_TYPE)
+        .json(w3c::from_annotation(&created, &state.config.base_url())))
+}
+
+/// Makes an annotation on a post (both forms of the request end here).
+async fn annotate(
+    state: &AppState,
+    user: AuthUser,
+    post_id: i64,
+    req: CreateAnnotation,
+) -> Result<Annotation, ApiError> {
     let mut v = Validator::new();
     check_body(&mut v, req.body.as_deref(), req.motivation);
     check_tags(&mut v, &req.tags);
@@ -210,7 +259,7 @@ pub async fn create_annotation(
     }
     v.finish()?;
     let body_md = req.body.clone().filter(|b| !b.trim().is_empty());
-    let rendered = crate::blocking::render_opt(&state, body_md.clone()).await?;
+    let rendered = crate::blocking::render_opt(state, body_md.clone()).await?;
     let created = state
         .db
         .run(move |conn| {
@@ -253,26 +302,17 @@ pub async fn create_annotation(
         })
         .await?;
     state.hub.after_write();
-    Ok(HttpResponse::Created()
-        .insert_header((
-            header::LOCATION,
-            format!("/api/v1/annotations/{}", created.id),
-        ))
-        .json(created))
+    Ok(created)
 }
 
 /// A post's annotations: the public ones and the caller's private ones, in text order.
 ///
-/// With `Accept: application/ld+json; profile="http://www.w3.org/ns/anno.jsonld"` the page is a W3C
-/// AnnotationPage.
+/// The same list as a W3C AnnotationPage is at `GET /w3c/posts/{post_id}/annotations`.
 #[utoipa::path(
     tag = "annotations",
     params(("post_id" = i64, Path, description = "Post id", example = 145), AnnotationListParams),
     responses(
-        (status = 200, description = "A page of annotations", content(
-            (Page<Annotation> = "application/json"),
-            (W3cAnnotationPage = "application/ld+json"),
-        )),
+        (status = 200, description = "A page of annotations", body = Page<Annotation>),
         (status = 404, description = "No such post", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid parameters", body = Problem, content_type = "application/problem+json"),
     )
@@ -280,13 +320,59 @@ pub async fn create_annotation(
 #[get("/posts/{post_id}/annotations")]
 pub async fn list_post_annotations(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    viewer: MaybeUser,
+    path: web::Path<i64>,
+    query: Query<AnnotationListParams>,
+) -> Result<web::Json<Page<Annotation>>, ApiError> {
+    Ok(web::Json(
+        post_annotations(&state, viewer, path.into_inner(), query.0).await?,
+    ))
+}
+
+/// A post's annotations as a W3C AnnotationPage (JSON-LD): the same items and paging as
+/// `GET /posts/{post_id}/annotations`.
+#[utoipa::path(
+    tag = "annotations",
+    params(("post_id" = i64, Path, description = "Post id", example = 145), AnnotationListParams),
+    responses(
+        (status = 200, description = "A page of annotations", body = W3cAnnotationPage, content_type = "application/ld+json"),
+        (status = 404, description = "No such post", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid parameters", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/w3c/posts/{post_id}/annotations")]
+pub async fn list_w3c_post_annotations(
+    state: web::Data<AppState>,
     viewer: MaybeUser,
     path: web::Path<i64>,
     query: Query<AnnotationListParams>,
 ) -> Result<HttpResponse, ApiError> {
     let post_id = path.into_inner();
-    let q = query.0;
+    let result = post_annotations(&state, viewer, post_id, query.0).await?;
+    let base = state.config.base_url();
+    Ok(jsonld(W3cAnnotationPage {
+        context: w3c::CONTEXT.into(),
+        id: format!(
+            "{base}/api/v1/w3c/posts/{post_id}/annotations?page={}",
+            result.page
+        ),
+        kind: "AnnotationPage".into(),
+        start_index: (result.page as i64 - 1) * result.per_page as i64,
+        items: result
+            .items
+            .iter()
+            .map(|a| w3c::from_annotation(a, &base))
+            .collect(),
+    }))
+}
+
+/// A page of a post's annotations as `viewer` may see them.
+async fn post_annotations(
+    state: &AppState,
+    viewer: MaybeUser,
+    post_id: i64,
+    q: AnnotationListParams,
+) -> Result<Page<Annotation>, ApiError> {
     let page = PageParams {
         page: q.page,
         per_page: q.per_page,
@@ -301,7 +387,7 @@ pub async fn list_post_annotations(
             )
             .finish()?;
     }
-    let result = state
+    state
         .db
         .run(move |conn| {
             let (post, thread) = post_and_thread(conn, post_id)?;
@@ -319,58 +405,61 @@ pub async fn list_post_annotations(
             )?;
             Ok(page.page(build_annotations(conn, &rows, &[&post])?, total))
         })
-        .await?;
-    if w3c::wants_jsonld(&req) {
-        let base = state.config.base_url();
-        return Ok(jsonld(W3cAnnotationPage {
-            context: w3c::CONTEXT.into(),
-            id: format!(
-                "{base}/api/v1/posts/{post_id}/annotations?page={}",
-                result.page
-            ),
-            kind: "AnnotationPage".into(),
-            start_index: (result.page as i64 - 1) * result.per_page as i64,
-            items: result
-                .items
-                .iter()
-                .map(|a| w3c::from_annotation(a, &base))
-                .collect(),
-        }));
-    }
-    Ok(HttpResponse::Ok().json(result))
+        .await
 }
 
-/// One annotation (or reply). JSON-LD with `Accept: application/ld+json`.
+/// One annotation (or reply). Its W3C form is at `GET /w3c/annotations/{annotation_id}`.
 #[utoipa::path(
     tag = "annotations",
     params(("annotation_id" = i64, Path, description = "Annotation id", example = 7)),
     responses(
-        (status = 200, description = "The annotation", content(
-            (Annotation = "application/json"),
-            (W3cAnnotation = "application/ld+json"),
-        )),
+        (status = 200, description = "The annotation", body = Annotation),
         (status = 404, description = "No such annotation (or not visible to the caller)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/annotations/{annotation_id}")]
 pub async fn get_annotation(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    viewer: MaybeUser,
+    path: web::Path<i64>,
+) -> Result<web::Json<Annotation>, ApiError> {
+    Ok(web::Json(
+        annotation_for(&state, viewer, path.into_inner()).await?,
+    ))
+}
+
+/// One annotation (or reply) as a W3C Web Annotation (JSON-LD).
+#[utoipa::path(
+    tag = "annotations",
+    params(("annotation_id" = i64, Path, description = "Annotation id", example = 7)),
+    responses(
+        (status = 200, description = "The annotation", body = W3cAnnotation, content_type = "application/ld+json"),
+        (status = 404, description = "No such annotation (or not visible to the caller)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/w3c/annotations/{annotation_id}")]
+pub async fn get_w3c_annotation(
+    state: web::Data<AppState>,
     viewer: MaybeUser,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    let a = state
+    let a = annotation_for(&state, viewer, path.into_inner()).await?;
+    Ok(jsonld(w3c::from_annotation(&a, &state.config.base_url())))
+}
+
+/// One annotation as `viewer` may see it (a 404 when they may not).
+async fn annotation_for(
+    state: &AppState,
+    viewer: MaybeUser,
+    id: i64,
+) -> Result<Annotation, ApiError> {
+    state
         .db
         .run(move |conn| {
             let (a, post, _) = visible_annotation(conn, viewer.0.as_ref(), id)?;
             one(build_annotations(conn, &[a], &[&post])?)
         })
-        .await?;
-    if w3c::wants_jsonld(&req) {
-        return Ok(jsonld(w3c::from_annotation(&a, &state.config.base_url())));
-    }
-    Ok(HttpResponse::Ok().json(a))
+        .await
 }
 
 /// Change an annotation's motivation, body, tags or visibility (its author only).
@@ -783,8 +872,11 @@ pub async fn post_citations(
 /// The routes of this module.
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_annotation)
+        .service(create_w3c_annotation)
         .service(list_post_annotations)
+        .service(list_w3c_post_annotations)
         .service(get_annotation)
+        .service(get_w3c_annotation)
         .service(update_annotation)
         .service(delete_annotation)
         .service(create_reply)

@@ -101,7 +101,7 @@ pub struct W3cAgent {
 
 /// An annotation in W3C JSON-LD.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-#[schema(example = json!({"@context": "http://www.w3.org/ns/anno.jsonld", "id": "http://127.0.0.1:8080/api/v1/annotations/7",
+#[schema(example = json!({"@context": "http://www.w3.org/ns/anno.jsonld", "id": "http://127.0.0.1:8080/api/v1/w3c/annotations/7",
     "type": "Annotation", "motivation": "commenting",
     "creator": {"id": "http://127.0.0.1:8080/api/v1/users/lin", "type": "Person", "nickname": "lin"},
     "created": "2025-07-16T11:00:00Z", "modified": "2025-07-16T11:00:00Z",
@@ -173,11 +173,6 @@ pub struct W3cTargetInput {
     #[serde(default)]
     #[schema(value_type = Option<Vec<W3cSelector>>)]
     pub selector: Option<OneOrMany<W3cSelector>>,
-}
-
-/// Whether a request body is a W3C annotation rather than Gloss's own form.
-pub fn is_w3c(value: &serde_json::Value) -> bool {
-    value.get("target").is_some() || value.get("@context").is_some()
 }
 
 /// Reads a W3C annotation document as Gloss's own create request.
@@ -326,7 +321,7 @@ pub fn from_annotation(a: &Annotation, base: &str) -> W3cAnnotation {
     }
     let target = match (&a.parent_id, &a.target) {
         (Some(parent), _) => W3cTarget {
-            source: Some(format!("{base}/api/v1/annotations/{parent}")),
+            source: Some(format!("{base}/api/v1/w3c/annotations/{parent}")),
             selector: None,
         },
         (None, Some(t)) => {
@@ -353,7 +348,7 @@ pub fn from_annotation(a: &Annotation, base: &str) -> W3cAnnotation {
     };
     W3cAnnotation {
         context: CONTEXT.into(),
-        id: format!("{base}/api/v1/annotations/{}", a.id),
+        id: format!("{base}/api/v1/w3c/annotations/{}", a.id),
         kind: "Annotation".into(),
         motivation: a.motivation,
         creator: W3cAgent {
@@ -367,12 +362,4 @@ pub fn from_annotation(a: &Annotation, base: &str) -> W3cAnnotation {
         body,
         target,
     }
-}
-
-/// Whether the request asks for JSON-LD.
-pub fn wants_jsonld(req: &actix_web::HttpRequest) -> bool {
-    req.headers()
-        .get(actix_web::http::header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("application/ld+json"))
 }

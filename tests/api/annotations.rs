@@ -41,6 +41,21 @@ async fn scene(app: &TestApp) -> Scene {
     }
 }
 
+/// Sends a W3C Web Annotation document to the post's W3C collection.
+async fn annotate_w3c(app: &TestApp, who: &Member, post: i64, doc: &Value) -> crate::common::Resp {
+    app.send(
+        TestRequest::post()
+            .uri(&format!("/api/v1/w3c/posts/{post}/annotations"))
+            .insert_header(("authorization", format!("Bearer {}", who.token)))
+            .insert_header((
+                "content-type",
+                "application/ld+json; profile=\"http://www.w3.org/ns/anno.jsonld\"",
+            ))
+            .set_payload(doc.to_string()),
+    )
+    .await
+}
+
 async fn annotate(app: &TestApp, who: &Member, post: i64, body: Value) -> crate::common::Resp {
     app.post(
         &format!("/api/v1/posts/{post}/annotations"),
@@ -226,16 +241,13 @@ db_test!(private_annotations_never_leak, |app| {
         let r = app.get("/api/v1/users/lin/annotations", viewer).await;
         assert_eq!(r.body["items"], json!([]));
         let ld = app
-            .send(
-                TestRequest::get()
-                    .uri(&lists[0])
-                    .insert_header(("accept", "application/ld+json"))
-                    .insert_header(("authorization", format!("Bearer {}", viewer.unwrap_or("")))),
+            .get(
+                &lists[0].replace("/api/v1/posts/", "/api/v1/w3c/posts/"),
+                viewer,
             )
             .await;
-        if viewer.is_some() {
-            assert!(!ld.text.contains("my secret note"));
-        }
+        assert_eq!(ld.status, 200, "{}", ld.text);
+        assert!(!ld.text.contains("my secret note"));
     }
     // others cannot reply to it or cite it
     app.post(
@@ -636,16 +648,18 @@ db_test!(annotations_speak_w3c_json_ld, |app| {
             {"type": "CssSelector", "value": "p"}
         ]}
     });
-    let r = app
-        .send(
-            TestRequest::post()
-                .uri(&format!("/api/v1/posts/{}/annotations", sc.post_id))
-                .insert_header(("authorization", format!("Bearer {}", sc.reader.token)))
-                .insert_header(("content-type", "application/ld+json"))
-                .set_payload(doc.to_string()),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
+    let created = annotate_w3c(&app, &sc.reader, sc.post_id, &doc).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert!(created
+        .header("content-type")
+        .unwrap()
+        .starts_with("application/ld+json"));
+    let location = created.header("location").unwrap().to_string();
+    let id: i64 = location.rsplit('/').next().unwrap().parse().unwrap();
+    assert_eq!(location, format!("/api/v1/w3c/annotations/{id}"));
+    assert!(created.body["id"].as_str().unwrap().ends_with(&location));
+    // the plain form of the same annotation
+    let r = app.get(&format!("/api/v1/annotations/{id}"), None).await;
     assert_eq!(r.body["body"], "Interesting phrasing.");
     assert_eq!(r.body["tags"], json!(["sco"]));
     let second = TEXT.rfind("strengthen mutual support").unwrap();
@@ -653,15 +667,7 @@ db_test!(annotations_speak_w3c_json_ld, |app| {
         r.body["target"]["selector"]["start"].as_u64().unwrap() as usize,
         cp(&TEXT[..second])
     );
-    let id = r.body["id"].as_i64().unwrap();
-    let accept = "application/ld+json; profile=\"http://www.w3.org/ns/anno.jsonld\"";
-    let ld = app
-        .send(
-            TestRequest::get()
-                .uri(&format!("/api/v1/annotations/{id}"))
-                .insert_header(("accept", accept)),
-        )
-        .await;
+    let ld = app.get(&location, None).await;
     assert_eq!(ld.status, 200);
     assert!(ld
         .header("content-type")
@@ -672,7 +678,7 @@ db_test!(annotations_speak_w3c_json_ld, |app| {
     assert!(ld.body["id"]
         .as_str()
         .unwrap()
-        .ends_with(&format!("/api/v1/annotations/{id}")));
+        .ends_with(&format!("/api/v1/w3c/annotations/{id}")));
     assert!(ld.body["target"]["source"]
         .as_str()
         .unwrap()
@@ -682,18 +688,30 @@ db_test!(annotations_speak_w3c_json_ld, |app| {
     assert_eq!(selectors[0]["exact"], "strengthen mutual support");
     assert_eq!(selectors[1]["type"], "TextPositionSelector");
     let page = app
-        .send(
-            TestRequest::get()
-                .uri(&format!("/api/v1/posts/{}/annotations", sc.post_id))
-                .insert_header(("accept", accept)),
+        .get(
+            &format!("/api/v1/w3c/posts/{}/annotations", sc.post_id),
+            None,
         )
         .await;
     assert_eq!(page.body["type"], "AnnotationPage");
     assert_eq!(page.body["items"][0]["id"], ld.body["id"]);
+    // the plain operations answer plain JSON only, whatever the Accept header asks
+    let plain = app
+        .send(
+            TestRequest::get()
+                .uri(&format!("/api/v1/annotations/{id}"))
+                .insert_header(("accept", "application/ld+json")),
+        )
+        .await;
+    assert_eq!(plain.header("content-type"), Some("application/json"));
+    assert_eq!(plain.body["id"], id);
+    // and take Gloss's form only: a W3C document there names its first unknown field
+    let r = annotate(&app, &sc.reader, sc.post_id, doc.clone()).await;
+    r.assert_problem(422, "validation_failed");
     // a W3C target naming another post is refused
     let mut wrong = doc.clone();
     wrong["target"]["source"] = json!("https://forum.example/api/v1/posts/999999");
-    let r = annotate(&app, &sc.reader, sc.post_id, wrong).await;
+    let r = annotate_w3c(&app, &sc.reader, sc.post_id, &wrong).await;
     assert_eq!(r.error_fields(), vec!["target.source"]);
 });
 
@@ -710,7 +728,7 @@ db_test!(a_w3c_document_keeps_to_the_documented_lengths, |app| {
         "target": {"source": format!("https://forum.example/{}/posts/{}", "z".repeat(2000), sc.post_id),
             "selector": [{"type": "TextQuoteSelector", "exact": "Beijing"}]}
     });
-    let r = annotate(&app, &sc.reader, sc.post_id, doc).await;
+    let r = annotate_w3c(&app, &sc.reader, sc.post_id, &doc).await;
     assert_eq!(r.status, 422, "{}", r.text);
     let mut fields = r.error_fields();
     fields.sort();

@@ -502,3 +502,11 @@ impl TestApp {
         self.call(Method::PUT, path, token, None).await
     }
 }
+
+/// Lifts PostgreSQL's statement timeout on this (pooled, test-only) connection, for bulk loads.
+pub fn no_statement_timeout(conn: &mut gloss::db::DbConn) -> diesel::QueryResult<()> {
+    if let gloss::db::DbConn::Pg(_) = conn {
+        diesel::sql_query("SET statement_timeout = 0").execute(conn)?;
+    }
+    Ok(())
+}

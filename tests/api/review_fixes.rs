@@ -40,13 +40,17 @@ db_test!(a_w3c_annotation_can_be_private, |app| {
         "visibility": "private", "target": {"selector": {"type": "TextQuoteSelector", "exact": "first post"}}});
     let r = app
         .post(
-            &format!("/api/v1/posts/{post}/annotations"),
+            &format!("/api/v1/w3c/posts/{post}/annotations"),
             Some(&lin.token),
             doc,
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
-    assert_eq!(r.body["visibility"], "private");
+    let id = r.header("location").unwrap().rsplit('/').next().unwrap();
+    let plain = app
+        .get(&format!("/api/v1/annotations/{id}"), Some(&lin.token))
+        .await;
+    assert_eq!(plain.body["visibility"], "private");
     assert_eq!(
         app.get(&format!("/api/v1/posts/{post}/annotations"), None)
             .await

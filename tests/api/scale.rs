@@ -36,6 +36,8 @@ db_test!(
                     "{insert} WITH RECURSIVE seq(g) AS (SELECT 2 UNION ALL SELECT g + 1 FROM seq WHERE g < {POSTS}) {select}"
                 ),
             };
+            // a bulk load on a busy machine may outlast the server's statement timeout
+            crate::common::no_statement_timeout(conn)?;
             diesel::sql_query(sql).execute(conn)?;
             diesel::sql_query(format!("UPDATE threads SET last_position = {POSTS}, reply_count = {} WHERE id = {thread}", POSTS - 1))
                 .execute(conn)?;
@@ -114,6 +116,8 @@ db_test!(
                         select.replace("NOW_PLUS_G", "strftime('%Y-%m-%d %H:%M:%f', 'now', '+' || g || ' seconds')")
                     ),
                 };
+                // a bulk load on a busy machine may outlast the server's statement timeout
+                crate::common::no_statement_timeout(conn)?;
                 diesel::sql_query(sql).execute(conn)?;
                 Ok(())
             })
