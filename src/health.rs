@@ -29,7 +29,8 @@ pub struct Health {
 }
 
 /// Liveness: the process answers.
-#[utoipa::path(tag = "health", responses((status = 200, description = "The process is alive", body = Health)))]
+#[utoipa::path(
+    operation_id = "health_live", tag = "health", responses((status = 200, description = "The process is alive", body = Health)))]
 #[get("/health/live")]
 pub async fn live() -> web::Json<Health> {
     web::Json(Health {
@@ -40,6 +41,7 @@ pub async fn live() -> web::Json<Health> {
 
 /// Readiness: the database answers a query.
 #[utoipa::path(
+    operation_id = "health_ready",
     tag = "health",
     responses(
         (status = 200, description = "Ready to serve", body = Health),

@@ -154,6 +154,7 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
 /// Needs `Authorization: Bearer <GLOSS_METRICS_TOKEN>`; without a configured token the endpoint
 /// does not exist (404).
 #[utoipa::path(
+    operation_id = "get_metrics",
     tag = "health",
     security(("bearer_auth" = [])),
     responses(

@@ -159,6 +159,7 @@ pub struct OnlineMembers {
 
 /// Members active within the window (default 15 minutes), respecting a member's choice to hide.
 #[utoipa::path(
+    operation_id = "list_online_members",
     tag = "users",
     params(OnlineParams),
     responses(

@@ -675,6 +675,7 @@ pub async fn list_replies(
 
 /// Every annotation visible to the caller on a thread's visible posts, in reading order.
 #[utoipa::path(
+    operation_id = "list_thread_annotations",
     tag = "annotations",
     params(("thread_id" = i64, Path, description = "Thread id", example = 9), PageParams),
     responses(
@@ -713,6 +714,7 @@ pub async fn thread_annotations(
 
 /// A member's annotations and replies visible to the caller, newest first (a feed).
 #[utoipa::path(
+    operation_id = "list_user_annotations",
     tag = "annotations",
     params(("username" = String, Path, description = "Username, case ignored", example = "lin"), CursorParams),
     responses(
@@ -766,6 +768,7 @@ pub async fn user_annotations(
 
 /// Who cited which passage of a post.
 #[utoipa::path(
+    operation_id = "list_post_citations",
     tag = "annotations",
     params(("post_id" = i64, Path, description = "Post id", example = 145), PageParams),
     responses(

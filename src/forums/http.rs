@@ -860,6 +860,7 @@ pub async fn create_field(
 
 /// Change a custom field (admins). Its key and type are fixed.
 #[utoipa::path(
+    operation_id = "update_thread_field",
     tag = "forums",
     security(("bearer_auth" = [])),
     params(("field_id" = i64, Path, description = "Field id", example = 1)),

@@ -55,6 +55,7 @@ pub struct UnreadCount {
 
 /// The caller's notifications, newest first (a feed: follow `next_cursor`).
 #[utoipa::path(
+    operation_id = "list_notifications",
     tag = "notifications",
     security(("bearer_auth" = [])),
     params(CursorParams),
@@ -115,6 +116,7 @@ pub async fn list(
 
 /// How many of the caller's notifications are unread.
 #[utoipa::path(
+    operation_id = "get_unread_count",
     tag = "notifications",
     security(("bearer_auth" = [])),
     responses(
@@ -136,6 +138,7 @@ pub async fn unread_count(
 
 /// Mark one notification read (idempotent).
 #[utoipa::path(
+    operation_id = "mark_notification_read",
     tag = "notifications",
     security(("bearer_auth" = [])),
     params(("notification_id" = i64, Path, description = "Notification id", example = 31)),
@@ -166,6 +169,7 @@ pub async fn mark_read(
 
 /// Mark every notification read.
 #[utoipa::path(
+    operation_id = "mark_all_notifications_read",
     tag = "notifications",
     security(("bearer_auth" = [])),
     responses(

@@ -116,6 +116,7 @@ async fn guest_page(
 /// server process builds it at most once every 5 seconds (`Cache-Control: public, max-age=5`).
 /// Reading it counts no view.
 #[utoipa::path(
+    operation_id = "get_site_blocks",
     tag = "forums",
     responses(
         (status = 200, description = "The site-wide blocks", body = SiteBlocks,

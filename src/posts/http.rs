@@ -444,6 +444,7 @@ async fn feed(
 
 /// The newest posts across all forums ("Latest Posts"; a feed: follow `next_cursor`).
 #[utoipa::path(
+    operation_id = "list_latest_posts",
     tag = "posts",
     params(CursorParams),
     responses(
@@ -466,6 +467,7 @@ pub async fn latest_posts(
 
 /// A member's posts, newest first (a feed: follow `next_cursor`).
 #[utoipa::path(
+    operation_id = "list_user_posts",
     tag = "posts",
     params(("username" = String, Path, description = "Username, case ignored", example = "saif"), CursorParams),
     responses(

@@ -355,7 +355,7 @@ fn group_and_member(
 }
 
 /// Put a member in a group (admins; idempotent).
-#[utoipa::path(tag = "profiles", security(("bearer_auth" = [])),
+#[utoipa::path(operation_id = "add_group_member", tag = "profiles", security(("bearer_auth" = [])),
     params(("group_id" = i64, Path, description = "Group id", example = 1), ("username" = String, Path, description = "Username", example = "saif")),
     responses(
         (status = 204, description = "The member is in the group"),
@@ -382,7 +382,7 @@ pub async fn add_member(
 }
 
 /// Take a member out of a group (admins; idempotent).
-#[utoipa::path(tag = "profiles", security(("bearer_auth" = [])),
+#[utoipa::path(operation_id = "remove_group_member", tag = "profiles", security(("bearer_auth" = [])),
     params(("group_id" = i64, Path, description = "Group id", example = 1), ("username" = String, Path, description = "Username", example = "saif")),
     responses(
         (status = 204, description = "The member is not in the group"),
@@ -409,7 +409,7 @@ pub async fn remove_member(
 }
 
 /// The rank ladder: titles earned by message count.
-#[utoipa::path(tag = "profiles", responses(
+#[utoipa::path(operation_id = "get_rank_ladder", tag = "profiles", responses(
     (status = 200, description = "The ladder, lowest first", body = RankLadder),
     (status = 503, description = "The database is busy", body = Problem, content_type = "application/problem+json"),
 ))]
@@ -428,7 +428,7 @@ pub async fn get_ranks(state: web::Data<AppState>) -> Result<web::Json<RankLadde
 }
 
 /// Replace the rank ladder (admins).
-#[utoipa::path(tag = "profiles", security(("bearer_auth" = [])), request_body = RankLadder, responses(
+#[utoipa::path(operation_id = "put_rank_ladder", tag = "profiles", security(("bearer_auth" = [])), request_body = RankLadder, responses(
     (status = 200, description = "The new ladder", body = RankLadder),
     (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),

@@ -94,6 +94,7 @@ pub struct ReactorParams {
 
 /// The reaction kinds members can give.
 #[utoipa::path(
+    operation_id = "list_reaction_kinds",
     tag = "reactions",
     responses(
         (status = 200, description = "Every kind, in order", body = ReactionKindList),
@@ -112,6 +113,7 @@ pub async fn list_kinds(
 
 /// Add a reaction kind (admins).
 #[utoipa::path(
+    operation_id = "create_reaction_kind",
     tag = "reactions",
     security(("bearer_auth" = [])),
     request_body = CreateReactionKind,
@@ -262,6 +264,7 @@ pub async fn remove_reaction(
 
 /// Who reacted to a post, newest first.
 #[utoipa::path(
+    operation_id = "list_post_reactions",
     tag = "reactions",
     params(("post_id" = i64, Path, description = "Post id", example = 145), ReactorParams),
     responses(

@@ -74,6 +74,7 @@ async fn woken(rx: &mut broadcast::Receiver<i64>, user_id: i64) -> bool {
 /// `EventSource`; the stream ends when the access token expires (reconnect with a fresh one). On PostgreSQL an event made through any Gloss process reaches the stream, whichever
 /// process holds it.
 #[utoipa::path(
+    operation_id = "open_stream",
     tag = "stream",
     security(("bearer_auth" = [])),
     params(StreamParams, ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this event id")),

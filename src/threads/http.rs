@@ -619,6 +619,7 @@ pub async fn move_thread(
 
 /// A member's threads, newest first ("More threads by").
 #[utoipa::path(
+    operation_id = "list_user_threads",
     tag = "threads",
     params(("username" = String, Path, description = "Username, case ignored", example = "saif"), PageParams),
     responses(
@@ -654,6 +655,7 @@ pub async fn user_threads(
 
 /// The newest threads across all forums (a feed: follow `next_cursor`).
 #[utoipa::path(
+    operation_id = "list_latest_threads",
     tag = "threads",
     params(CursorParams),
     responses(

@@ -129,6 +129,7 @@ watch_endpoint!(
 
 /// The threads and forums the caller watches.
 #[utoipa::path(
+    operation_id = "list_watched",
     tag = "watching",
     security(("bearer_auth" = [])),
     responses(
@@ -207,6 +208,7 @@ pub async fn mark_thread_read(
 /// counts as read. The list holds the newest 1,000 unread threads at most (`total` stops at
 /// 1,000): counting a longer one would cost the whole window of activity.
 #[utoipa::path(
+    operation_id = "list_unread_threads",
     tag = "reading",
     security(("bearer_auth" = [])),
     params(PageParams),
