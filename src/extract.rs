@@ -120,6 +120,26 @@ pub fn find_nul(value: &serde_json::Value) -> Option<String> {
     walk(value, &mut path).then(|| if path.is_empty() { "body".into() } else { path })
 }
 
+/// A number with no fraction (`6084.0`, `-119.0`) is an integer to JSON Schema, so to the
+/// document's `type: integer` too: it is read as one. Other floats stay floats, so an integer
+/// field still refuses `2.5`.
+fn whole_numbers_as_integers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if !n.is_i64() && !n.is_u64() => {
+            if let Some(f) = n.as_f64() {
+                // within ±2^53 a float holds every whole number exactly
+                if f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0 {
+                    *value = Value::from(f as i64);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers_as_integers),
+        Value::Object(map) => map.values_mut().for_each(whole_numbers_as_integers),
+        _ => {}
+    }
+}
+
 /// Parses a JSON body: a syntax error is a 400; valid JSON of the wrong shape is a 422 naming the
 /// field. The body must be an object (serde would otherwise accept an array for a struct).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
@@ -135,6 +155,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if let Some(field) = find_nul(&value) {
         return Err(ApiError::invalid_field(field, NUL_MESSAGE));
     }
+    let mut value = value;
+    whole_numbers_as_integers(&mut value);
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         ApiError::validation(vec![field_error(&path, &e.into_inner().to_string())])

@@ -99,7 +99,66 @@ pub fn finish(mut api: OpenApiDoc) -> OpenApiDoc {
     shared_error_responses(&mut api);
     idempotency_keys(&mut api);
     error_examples(&mut api);
-    name_inline_schemas(api)
+    no_nul_in_request_text(name_inline_schemas(api))
+}
+
+/// Text a client sends never holds U+0000 (PostgreSQL cannot store it; both databases refuse it
+/// with a 422 naming the field): every string of a request body, and every string parameter,
+/// says so with a pattern unless it states a stricter one of its own.
+fn no_nul_in_request_text(api: OpenApiDoc) -> OpenApiDoc {
+    use serde_json::Value;
+    const NO_NUL: &str = "^[^\\u0000]*$";
+    fn mark(v: &mut Value, refs: &mut Vec<String>) {
+        match v {
+            Value::Object(map) => {
+                if let Some(Value::String(r)) = map.get("$ref") {
+                    refs.push(r.rsplit('/').next().unwrap_or_default().to_string());
+                }
+                let is_string = match map.get("type") {
+                    Some(Value::String(t)) => t == "string",
+                    Some(Value::Array(ts)) => ts.iter().any(|t| t == "string"),
+                    _ => false,
+                };
+                if is_string
+                    && !map.contains_key("pattern")
+                    && !map.contains_key("enum")
+                    && !map.contains_key("format")
+                {
+                    map.insert("pattern".into(), Value::String(NO_NUL.into()));
+                }
+                map.values_mut().for_each(|c| mark(c, refs));
+            }
+            Value::Array(list) => list.iter_mut().for_each(|c| mark(c, refs)),
+            _ => {}
+        }
+    }
+    let Ok(mut doc) = serde_json::to_value(&api) else {
+        return api;
+    };
+    // the request side: bodies and parameters, then every schema they reach
+    let mut refs = Vec::new();
+    if let Some(Value::Object(paths)) = doc.get_mut("paths") {
+        for item in paths.values_mut() {
+            let Value::Object(item) = item else { continue };
+            for op in item.values_mut() {
+                for part in ["requestBody", "parameters"] {
+                    if let Some(v) = op.get_mut(part) {
+                        mark(v, &mut refs);
+                    }
+                }
+            }
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(name) = refs.pop() {
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        if let Some(schema) = doc.pointer_mut(&format!("/components/schemas/{name}")) {
+            mark(schema, &mut refs);
+        }
+    }
+    serde_json::from_value(doc).unwrap_or(api)
 }
 
 /// A schema written out in place where a named component is the same (utoipa inlines the items
@@ -275,6 +334,13 @@ fn idempotency_keys(api: &mut OpenApiDoc) {
         .insert("IdempotencyKey".to_string(), RefOr::T(parameter));
     for (name, code, status, description, detail) in [
         (
+            "MalformedIdempotencyKey",
+            "malformed_request",
+            400,
+            "The `Idempotency-Key` header is not 1 to 255 visible ASCII characters",
+            "Idempotency-Key: must be 1 to 255 visible ASCII characters, such as a UUID",
+        ),
+        (
             "IdempotencyKeyInUse",
             "idempotency_key_in_use",
             409,
@@ -329,6 +395,7 @@ fn idempotency_keys(api: &mut OpenApiDoc) {
                 "#/components/parameters/IdempotencyKey",
             )));
         for (status, name) in [
+            ("400", "MalformedIdempotencyKey"),
             ("409", "IdempotencyKeyInUse"),
             ("422", "IdempotencyKeyReused"),
         ] {

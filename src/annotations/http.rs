@@ -48,8 +48,12 @@ pub struct UpdateAnnotation {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"body": "Agreed, and note the timing."}))]
 pub struct CreateReply {
-    /// Markdown, 1 to 10,000 characters.
-    #[schema(max_length = 10000)]
+    /// Markdown, 1 to 10,000 characters, not all blank.
+    #[schema(
+        min_length = 1,
+        max_length = 10000,
+        pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+    )]
     pub body: String,
 }
 
@@ -59,13 +63,13 @@ pub struct CreateReply {
 #[into_params(parameter_in = Query)]
 pub struct AnnotationListParams {
     /// 1-based page number (default 1).
-    #[param(minimum = 1, example = 1)]
+    #[param(minimum = 1, maximum = 1000000, example = 1)]
     pub page: Option<u32>,
     /// Items per page (default 20, at most 100).
     #[param(minimum = 1, maximum = 100, example = 20)]
     pub per_page: Option<u32>,
     /// Only annotations in this state (`orphaned` lists the ones whose passage is gone).
-    #[param(example = "orphaned")]
+    #[param(example = "orphaned", value_type = Option<AnchorStateView>)]
     pub anchor_state: Option<String>,
 }
 
@@ -248,6 +252,12 @@ async fn annotate(
     req: CreateAnnotation,
 ) -> Result<Annotation, ApiError> {
     let mut v = Validator::new();
+    // a new annotation's text is left out when there is none, never sent blank
+    v.check(
+        !req.body.as_deref().is_some_and(|b| b.trim().is_empty()),
+        "body",
+        "must not be blank; leave it out for an annotation without text",
+    );
     check_body(&mut v, req.body.as_deref(), req.motivation);
     check_tags(&mut v, &req.tags);
     if req.motivation == Motivation::Tagging {

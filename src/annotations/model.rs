@@ -208,9 +208,14 @@ pub struct Annotation {
     "selector": {"exact": "strengthen mutual support"}}))]
 pub struct CreateAnnotation {
     pub motivation: Motivation,
-    /// Markdown, up to 10,000 characters; optional for highlighting, bookmarking, tagging and classifying.
+    /// Markdown, up to 10,000 characters, not all blank; optional for highlighting, bookmarking,
+    /// tagging and classifying (leave it out for none).
     #[serde(default)]
-    #[schema(max_length = 10000)]
+    #[schema(
+        min_length = 1,
+        max_length = 10000,
+        pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+    )]
     pub body: Option<String>,
     /// Up to 10 tags of 1 to 50 characters.
     #[serde(default)]

@@ -136,7 +136,7 @@ pub struct W3cAnnotationPage {
     pub items: Vec<W3cAnnotation>,
 }
 
-/// A W3C annotation document sent to `POST /posts/{id}/annotations`.
+/// A W3C annotation document sent to `POST /w3c/posts/{id}/annotations`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct W3cAnnotationInput {
     #[serde(rename = "@context", default)]

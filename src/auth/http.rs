@@ -25,14 +25,17 @@ use crate::AppState;
 #[schema(example = json!({"username": "saif", "password": "a long secret phrase", "email": "saif@example.org", "display_name": "Saif"}))]
 pub struct RegisterRequest {
     /// 3 to 32 characters: ASCII letters, digits, `_`, `.` or `-`; unique without regard to case.
-    #[schema(max_length = 32)]
+    #[schema(min_length = 3, max_length = 32, pattern = "^[A-Za-z0-9_.-]{3,32}$")]
     pub username: String,
     /// At least 10 characters (at most 1024), not equal to the username.
-    #[schema(max_length = 1024)]
+    #[schema(min_length = 10, max_length = 1024)]
     pub password: String,
     /// Optional; unique when given.
     #[serde(default)]
-    #[schema(max_length = 254)]
+    #[schema(
+        max_length = 254,
+        pattern = "^\\s*(?:[^\\s@\\u0000]+@[^\\s@.\\u0000][^\\s@\\u0000]*\\.[^\\s@\\u0000]*[^\\s@.\\u0000])?\\s*$"
+    )]
     pub email: Option<String>,
     /// Optional name shown instead of the username (at most 64 characters).
     #[serde(default)]

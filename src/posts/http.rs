@@ -60,8 +60,12 @@ pub struct RevisionList {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"body": "Beijing has long sought to present the SCO as a counterweight."}))]
 pub struct PostInput {
-    /// Markdown, 1 to 50,000 characters.
-    #[schema(max_length = 50000)]
+    /// Markdown, 1 to 50,000 characters, not all blank.
+    #[schema(
+        min_length = 1,
+        max_length = 50000,
+        pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+    )]
     pub body: String,
 }
 
@@ -70,8 +74,12 @@ pub struct PostInput {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"body": "That is the heart of it.", "citations": [{"post_id": 145, "selector": {"exact": "strengthen mutual support"}}]}))]
 pub struct ReplyInput {
-    /// Markdown, 1 to 50,000 characters.
-    #[schema(max_length = 50000)]
+    /// Markdown, 1 to 50,000 characters, not all blank.
+    #[schema(
+        min_length = 1,
+        max_length = 50000,
+        pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+    )]
     pub body: String,
     /// Passages of other posts to quote: each is checked against its source, stored, and rendered
     /// as a quote block above the reply's own text (the quotes are not part of its `body_text`).

@@ -86,7 +86,7 @@ pub struct ReactorParams {
     /// Only this kind.
     #[param(example = "like")]
     pub kind: Option<String>,
-    #[param(minimum = 1, example = 1)]
+    #[param(minimum = 1, maximum = 1000000, example = 1)]
     pub page: Option<u32>,
     #[param(minimum = 1, maximum = 100, example = 20)]
     pub per_page: Option<u32>,

@@ -44,8 +44,12 @@ pub struct CreateThread {
     /// 1 to 200 characters.
     #[schema(max_length = 200)]
     pub title: String,
-    /// The first post, in Markdown (1 to 50,000 characters).
-    #[schema(max_length = 50000)]
+    /// The first post, in Markdown (1 to 50,000 characters, not all blank).
+    #[schema(
+        min_length = 1,
+        max_length = 50000,
+        pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+    )]
     pub body: String,
     /// One of the forum's prefixes.
     #[serde(default)]
@@ -90,7 +94,7 @@ pub struct MoveThread {
 #[into_params(parameter_in = Query)]
 pub struct ThreadListParams {
     /// 1-based page number (default 1).
-    #[param(minimum = 1, example = 1)]
+    #[param(minimum = 1, maximum = 1000000, example = 1)]
     pub page: Option<u32>,
     /// Items per page (default 20, at most 100).
     #[param(minimum = 1, maximum = 100, example = 20)]

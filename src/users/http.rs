@@ -39,7 +39,7 @@ pub struct UpdateMe {
     pub display_name: Option<Option<String>>,
     /// Unique; `null` removes it.
     #[serde(default, deserialize_with = "crate::extract::double_option")]
-    #[schema(value_type = Option<String>, max_length = 254)]
+    #[schema(value_type = Option<String>, max_length = 254, pattern = "^\\s*(?:[^\\s@\\u0000]+@[^\\s@.\\u0000][^\\s@\\u0000]*\\.[^\\s@\\u0000]*[^\\s@.\\u0000])?\\s*$")]
     pub email: Option<Option<String>>,
     /// At most 2000 characters; `null` clears it.
     #[serde(default, deserialize_with = "crate::extract::double_option")]
@@ -66,7 +66,7 @@ pub struct ChangePassword {
     #[schema(max_length = 1024)]
     pub current_password: String,
     /// At least 10 characters, not equal to the username.
-    #[schema(max_length = 1024)]
+    #[schema(min_length = 10, max_length = 1024)]
     pub new_password: String,
 }
 

@@ -31,6 +31,7 @@ pub struct Watched {
 #[schema(example = json!({"position": 40}))]
 pub struct ReadUpTo {
     /// The position of the last post read (1 or more); a lower value than before is ignored.
+    #[schema(minimum = 1)]
     pub position: i64,
 }
 

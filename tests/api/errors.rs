@@ -120,3 +120,44 @@ db_test!(a_huge_page_size_is_refused_not_served, |app| {
     r.assert_problem(422, "validation_failed");
     assert_eq!(r.error_fields(), vec!["sort"]);
 });
+
+db_test!(a_whole_number_sent_as_a_float_is_an_integer, |app| {
+    // JSON Schema counts 40.0 as an integer, so the document's `type: integer` admits it
+    let s = app.forum().await;
+    let lin = app.register("lin").await;
+    let (t, _) = app.thread(&lin, s.forum_id, "Floats").await;
+    let read = format!("/api/v1/threads/{t}/read");
+    let r = app
+        .post(&read, Some(&lin.token), json!({"position": 1.0}))
+        .await;
+    assert!(r.status < 300, "{} {}", r.status, r.text);
+    let r = app
+        .post(&read, Some(&lin.token), json!({"position": 1.5}))
+        .await;
+    r.assert_problem(422, "validation_failed");
+    assert_eq!(r.error_fields(), vec!["position"]);
+});
+
+db_test!(a_new_annotation_sent_with_blank_text_is_refused, |app| {
+    // leave `body` out for an annotation without text; blank text is a client's mistake
+    let s = app.forum().await;
+    let lin = app.register("lin").await;
+    let (_, post) = app.thread(&lin, s.forum_id, "Blank").await;
+    let r = app
+        .post(
+            &format!("/api/v1/posts/{post}/annotations"),
+            Some(&lin.token),
+            json!({"motivation": "highlighting", "body": "  ", "selector": {"exact": "first post"}}),
+        )
+        .await;
+    r.assert_problem(422, "validation_failed");
+    assert_eq!(r.error_fields(), vec!["body"]);
+    let r = app
+        .post(
+            &format!("/api/v1/posts/{post}/annotations"),
+            Some(&lin.token),
+            json!({"motivation": "highlighting", "selector": {"exact": "first post"}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+});

@@ -153,7 +153,7 @@ fn gloss_openapi_stops_quietly_when_the_reader_goes() {
 /// Every text a client can send in a JSON body has a documented maximum, so generated clients and
 /// fuzzers know the limit the server enforces, the W3C import included.
 #[test]
-fn every_request_text_field_has_a_documented_maximum() {
+fn every_request_text_field_has_a_documented_maximum_and_refuses_nul() {
     let doc = serde_json::to_value(gloss::openapi_document()).unwrap();
     let schemas = doc["components"]["schemas"].as_object().unwrap();
     let mut roots = Vec::new();
@@ -172,6 +172,7 @@ fn every_request_text_field_has_a_documented_maximum() {
     }
     let mut seen: Vec<String> = Vec::new();
     let mut missing = Vec::new();
+    let mut nul_allowed = Vec::new();
     while let Some(name) = roots.pop() {
         if seen.contains(&name) {
             continue;
@@ -193,6 +194,20 @@ fn every_request_text_field_has_a_documented_maximum() {
             {
                 missing.push(format!("{name}.{field}"));
             }
+            // the server refuses U+0000 in any text; the schema says so
+            if types.contains(&"string")
+                && p.get("enum").is_none()
+                && p.get("format").is_none()
+                && !p["pattern"].as_str().is_some_and(|pattern| {
+                    // excluded by name, or by an anchored class of allowed characters
+                    pattern.contains("\\u0000")
+                        || (pattern.starts_with("^[")
+                            && !pattern.starts_with("^[^")
+                            && pattern.ends_with('$'))
+                })
+            {
+                nul_allowed.push(format!("{name}.{field}"));
+            }
             let nested = [&p["$ref"], &p["items"]["$ref"]];
             for r in nested.into_iter().filter_map(|r| r.as_str()) {
                 roots.push(r.rsplit('/').next().unwrap().to_string());
@@ -213,6 +228,10 @@ fn every_request_text_field_has_a_documented_maximum() {
         missing.is_empty(),
         "text fields without maxLength: {missing:?}"
     );
+    assert!(
+        nul_allowed.is_empty(),
+        "text fields whose pattern admits U+0000: {nul_allowed:?}"
+    );
     assert!(seen.len() > 20, "walked only {seen:?}");
 }
 
@@ -231,4 +250,60 @@ fn operation_ids_are_unique() {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), n, "duplicate operationIds");
+}
+
+/// What generated clients type: closed sets as enums, an object used in several places (a post in
+/// a page, in a feed, alone) as one named component, and fields the server always sends as
+/// required (nullable where null occurs).
+#[test]
+fn closed_sets_are_enums_and_shared_objects_are_named() {
+    let doc = serde_json::to_value(gloss::openapi_document()).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    let enum_of = |name: &str| -> Vec<String> {
+        schemas[name]["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name} is not an enum"))
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    };
+    let codes = enum_of("ProblemCode");
+    for kind in gloss::error::ErrorKind::ALL {
+        assert!(codes.contains(&kind.code().to_string()), "{}", kind.code());
+    }
+    assert_eq!(
+        schemas["Problem"]["properties"]["code"]["$ref"],
+        "#/components/schemas/ProblemCode"
+    );
+    assert!(enum_of("NotificationKind").contains(&"annotation_reply".to_string()));
+    assert_eq!(enum_of("TokenType"), vec!["Bearer"]);
+    assert_eq!(enum_of("HealthStatus"), vec!["ok"]);
+    assert_eq!(
+        schemas["W3cAnnotation"]["properties"]["motivation"]["$ref"],
+        "#/components/schemas/Motivation"
+    );
+    for page in ["Page_Post", "CursorPage_Post"] {
+        assert_eq!(
+            schemas[page]["properties"]["items"]["items"]["$ref"], "#/components/schemas/Post",
+            "{page}"
+        );
+    }
+    let required = |name: &str| -> Vec<String> {
+        schemas[name]["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    };
+    // sent as null when empty: required, and nullable
+    assert!(required("Account").contains(&"avatar_url".to_string()));
+    assert!(required("Notification").contains(&"actor".to_string()));
+    assert_eq!(
+        schemas["Account"]["properties"]["avatar_url"]["type"],
+        serde_json::json!(["string", "null"])
+    );
+    // left out when empty: optional, never null
+    assert!(!required("W3cAgent").contains(&"name".to_string()));
+    assert_eq!(schemas["W3cAgent"]["properties"]["name"]["type"], "string");
 }
