@@ -334,6 +334,21 @@ pub fn list(
         .load(conn)
 }
 
+/// Some of a member's visible notifications, by id (those the live stream announces).
+pub fn by_ids(
+    conn: &mut DbConn,
+    user_id: i64,
+    ids: &[i64],
+) -> QueryResult<Vec<(NotificationRow, Option<String>)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    visible_notifications!(user_id)
+        .filter(notifications::id.eq_any(ids.to_vec()))
+        .select((NotificationRow::as_select(), threads::title.nullable()))
+        .load(conn)
+}
+
 /// How many of a member's visible notifications are unread.
 pub fn unread_count(conn: &mut DbConn, user_id: i64) -> QueryResult<i64> {
     visible_notifications!(user_id)

@@ -1,50 +1,16 @@
 //! `/notifications`: the signed-in member's notifications.
 
 use actix_web::{get, post, web, HttpResponse};
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::db as notification_db;
-use super::db::NotificationKind;
+use super::view::{build_notifications, Notification};
 use crate::auth::AuthUser;
-use crate::db::utc;
 use crate::error::{ApiError, Problem};
 use crate::extract::Query;
 use crate::pagination::{CursorPage, CursorParams};
-use crate::users::cards::{load_users, unknown_ref, UserRef};
 use crate::AppState;
-
-/// Something a member is told about.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[schema(example = json!({"id": 31, "kind": "reply", "actor": {"id": 2, "username": "lin", "display_name": null},
-    "thread_id": 9, "thread_title": "China-Russia Strategic Partners", "post_id": 146, "annotation_id": null,
-    "created_at": "2025-07-16T10:00:00Z", "read": false, "count": 1}))]
-pub struct Notification {
-    pub id: i64,
-    /// What happened: `reply` (in a watched thread), `new_thread` (in a watched forum), `mention`,
-    /// `citation` (of your post), `annotation` (on your post), `annotation_reply` (to your
-    /// annotation), `reaction`.
-    pub kind: NotificationKind,
-    /// Who did it.
-    #[schema(required = true)]
-    pub actor: Option<UserRef>,
-    #[schema(required = true)]
-    pub thread_id: Option<i64>,
-    #[schema(required = true)]
-    pub thread_title: Option<String>,
-    #[schema(required = true)]
-    pub post_id: Option<i64>,
-    #[schema(required = true)]
-    pub annotation_id: Option<i64>,
-    pub created_at: DateTime<Utc>,
-    pub read: bool,
-    /// How many events this notification stands for: annotations and reactions on one post
-    /// coalesce into one unread notification (`actor` and `annotation_id` are the latest), so
-    /// 300 annotations on a post are one notification with count 300.
-    #[schema(minimum = 1, example = 1)]
-    pub count: i64,
-}
 
 /// How many notifications are unread.
 #[derive(Debug, Serialize, ToSchema)]
@@ -79,35 +45,7 @@ pub async fn list(
                 notification_db::list(conn, user.id, req.before, req.fetch())?,
                 |(n, _)| n.id,
             );
-            let actors = load_users(
-                conn,
-                &rows
-                    .iter()
-                    .filter_map(|(n, _)| n.actor_id)
-                    .collect::<Vec<_>>(),
-            )?;
-            let items = rows
-                .into_iter()
-                // a kind this server does not know was written by another version: left out
-                .filter_map(|(n, title)| Some((NotificationKind::parse(&n.kind)?, n, title)))
-                .map(|(kind, n, title)| Notification {
-                    id: n.id,
-                    kind,
-                    actor: n.actor_id.map(|a| {
-                        actors
-                            .get(&a)
-                            .map(UserRef::from)
-                            .unwrap_or_else(|| unknown_ref(a))
-                    }),
-                    thread_id: n.thread_id,
-                    thread_title: title,
-                    post_id: n.post_id,
-                    annotation_id: n.annotation_id,
-                    created_at: utc(n.created_at),
-                    read: n.read_at.is_some(),
-                    count: n.count,
-                })
-                .collect();
+            let items = build_notifications(conn, rows)?;
             Ok(CursorPage { items, next_cursor })
         })
         .await?;

@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::db::{self as post_db, NewPostContent, PostRow};
 use super::lookup::{post_and_thread, thread_or_404};
 use super::validate::validate_body;
-use super::view::{build_new_post, build_posts, Post};
+use super::view::{build_new_post, build_posts, Post, PostInThread};
 use crate::annotations::citations::{self, CitationInput};
 use crate::auth::{AuthUser, MaybeUser};
 use crate::db::utc;
@@ -25,17 +25,6 @@ use crate::users::cards::{load_users, unknown_ref, UserRef};
 use crate::users::db as user_db;
 use crate::watching::db as watch_db;
 use crate::AppState;
-
-/// A post and where it sits in its thread.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PostInThread {
-    #[serde(flatten)]
-    pub post: Post,
-    /// The page of the thread that holds the post, at `per_page`.
-    pub page: i64,
-    /// The page size `page` was computed with.
-    pub per_page: u32,
-}
 
 /// One version of a post.
 #[derive(Debug, Serialize, ToSchema)]
@@ -246,12 +235,7 @@ pub async fn get_post(
                 .ok_or_else(|| ApiError::internal("post vanished"))
         })
         .await?;
-    let page = (post.position - 1) / per_page as i64 + 1;
-    Ok(web::Json(PostInThread {
-        post,
-        page,
-        per_page,
-    }))
+    Ok(web::Json(PostInThread::locate(post, per_page)))
 }
 
 /// Edit a post: its author while the thread is not locked, or a moderator. The previous version is kept.

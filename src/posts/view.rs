@@ -64,6 +64,29 @@ pub struct Post {
     pub reactions: Vec<ReactionCount>,
 }
 
+/// A post and where it sits in its thread.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PostInThread {
+    #[serde(flatten)]
+    pub post: Post,
+    /// The page of the thread that holds the post, at `per_page`.
+    pub page: i64,
+    /// The page size `page` was computed with.
+    pub per_page: u32,
+}
+
+impl PostInThread {
+    /// The post with the page of its thread that holds it, at `per_page`.
+    pub fn locate(post: Post, per_page: u32) -> PostInThread {
+        let page = (post.position - 1) / i64::from(per_page.max(1)) + 1;
+        PostInThread {
+            post,
+            page,
+            per_page,
+        }
+    }
+}
+
 /// Builds API posts from rows: the author cards of the whole list come from one query.
 pub fn build_posts(
     conn: &mut DbConn,

@@ -12,8 +12,9 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use utoipa::IntoParams;
 
 use super::db as stream_db;
+use super::events::{self, StreamEvent};
 use super::Hub;
-use crate::auth::MaybeUser;
+use crate::auth::{AuthUser, MaybeUser};
 use crate::db::Db;
 use crate::error::{ApiError, ErrorKind, Problem};
 use crate::extract::Query;
@@ -36,6 +37,7 @@ const KEEPALIVE: Duration = Duration::from_secs(15);
 
 struct Stream {
     db: Db,
+    viewer: AuthUser,
     user_id: i64,
     /// The access token's expiry: the stream ends then, and the client reconnects with a fresh token.
     expires_at: u64,
@@ -45,11 +47,9 @@ struct Stream {
     _hub: Arc<Hub>,
 }
 
-fn frame(e: &stream_db::EventRow) -> Bytes {
-    Bytes::from(format!(
-        "id: {}\nevent: {}\ndata: {}\n\n",
-        e.id, e.event, e.data
-    ))
+fn frame(id: i64, event: &StreamEvent) -> Bytes {
+    let (name, data) = event.frame_parts();
+    Bytes::from(format!("id: {id}\nevent: {name}\ndata: {data}\n\n"))
 }
 
 /// Waits until the hub wakes this member's streams (or everyone's); `false` when the hub is gone.
@@ -67,8 +67,9 @@ async fn woken(rx: &mut broadcast::Receiver<i64>, user_id: i64) -> bool {
 
 /// The caller's live events (Server-Sent Events).
 ///
-/// Events: `notification` (data: the notification's kind and ids, as in `GET /notifications`) and
-/// `post` (a new post in a thread the caller watches: thread, post, position, author). Each has an
+/// Events: `notification` (data: the Notification, exactly as `GET /notifications` gives it) and
+/// `post` (data: the Post, as `GET /posts/{post_id}` gives it: a new post in a thread the caller
+/// watches). Each is read when sent, so it shows the current state. Each has an
 /// `id`; a client that reconnects with `Last-Event-ID` (or `?last_event_id=`) first receives what it
 /// missed. Authenticate with `Authorization: Bearer`, or `?access_token=` from a browser's
 /// `EventSource`; the stream ends when the access token expires (reconnect with a fresh one). On PostgreSQL an event made through any Gloss process reaches the stream, whichever
@@ -79,8 +80,8 @@ async fn woken(rx: &mut broadcast::Receiver<i64>, user_id: i64) -> bool {
     security(("bearer_auth" = [])),
     params(StreamParams, ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this event id")),
     responses(
-        (status = 200, description = "An endless `text/event-stream`: `id: 42\\nevent: notification\\ndata: {…}\\n\\n`",
-         body = String, content_type = "text/event-stream"),
+        (status = 200, description = "An endless `text/event-stream` of events, each sent as `id: 42\\nevent: notification\\ndata: {…}\\n\\n`: the schema is one event, its `event` name and its `data` (a Notification or a Post, as the REST operations give them); comment lines (`: keepalive`) keep the connection open",
+         body = StreamEvent, content_type = "text/event-stream"),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid parameters", body = Problem, content_type = "application/problem+json"),
     )
@@ -93,18 +94,22 @@ pub async fn stream(
     query: Query<StreamParams>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.0;
-    let (user_id, expires_at) = match (viewer.0, &q.access_token) {
-        (Some(u), _) => (u.id, u.expires_at),
+    let viewer = match (viewer.0, &q.access_token) {
+        (Some(u), _) => u,
         (None, Some(token)) => {
             let claims = state.tokens.verify(token)?;
             let id: i64 = claims.sub.parse().map_err(|_| {
                 ApiError::new(ErrorKind::InvalidToken, "the access token is invalid")
             })?;
-            state
+            let user = state
                 .db
                 .run(move |conn| user_db::require_active(conn, id))
                 .await?;
-            (id, claims.exp)
+            AuthUser {
+                id,
+                role: user.role(),
+                expires_at: claims.exp,
+            }
         }
         (None, None) => {
             return Err(ApiError::new(
@@ -119,6 +124,7 @@ pub async fn stream(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<i64>().ok());
     let resume = header_id.or(q.last_event_id);
+    let (user_id, expires_at) = (viewer.id, viewer.expires_at);
     let hub = state.hub.clone();
     let rx = hub.subscribe();
     let last_id = match resume {
@@ -132,6 +138,7 @@ pub async fn stream(
     };
     let start = Stream {
         db: state.db.clone(),
+        viewer,
         user_id,
         expires_at,
         last_id,
@@ -144,16 +151,21 @@ pub async fn stream(
             if let Some(b) = s.buf.pop_front() {
                 return Some((Ok::<_, actix_web::Error>(b), s));
             }
-            let (user, after) = (s.user_id, s.last_id);
+            let (viewer, after) = (s.viewer, s.last_id);
             match s
                 .db
-                .run(move |conn| Ok(stream_db::after(conn, user, after, 100)?))
+                .run(move |conn| {
+                    let rows = stream_db::after(conn, viewer.id, after, 100)?;
+                    events::load(conn, &viewer, rows)
+                })
                 .await
             {
                 Ok(events) if !events.is_empty() => {
-                    for e in &events {
-                        s.last_id = e.id;
-                        s.buf.push_back(frame(e));
+                    for (id, event) in &events {
+                        s.last_id = *id;
+                        if let Some(event) = event {
+                            s.buf.push_back(frame(*id, event));
+                        }
                     }
                     continue;
                 }

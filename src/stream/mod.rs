@@ -5,6 +5,7 @@
 //! streams itself after a write.
 
 pub mod db;
+pub mod events;
 pub mod http;
 
 use std::sync::{Arc, OnceLock, Weak};

@@ -303,6 +303,25 @@ fn closed_sets_are_enums_and_shared_objects_are_named() {
         schemas["Account"]["properties"]["avatar_url"]["type"],
         serde_json::json!(["string", "null"])
     );
+    // the stream's events: each one's data is the REST resource it announces
+    let stream = &doc["paths"]["/api/v1/stream"]["get"]["responses"]["200"]["content"];
+    assert_eq!(
+        stream["text/event-stream"]["schema"]["$ref"],
+        "#/components/schemas/StreamEvent"
+    );
+    let data: Vec<&str> = schemas["StreamEvent"]["oneOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["properties"]["data"]["$ref"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        data,
+        vec![
+            "#/components/schemas/Notification",
+            "#/components/schemas/PostInThread"
+        ]
+    );
     // left out when empty: optional, never null
     assert!(!required("W3cAgent").contains(&"name".to_string()));
     assert_eq!(schemas["W3cAgent"]["properties"]["name"]["type"], "string");

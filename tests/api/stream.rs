@@ -258,7 +258,20 @@ db_test!(
             let kinds: Vec<&str> = events.iter().map(|e| e.event.as_str()).collect();
             assert_eq!(kinds, vec!["notification", "post"]);
             assert_eq!(events[0].data["kind"], "reply");
-            assert_eq!(events[1].data["post_id"], post["id"]);
+            assert_eq!(events[1].data["id"], post["id"]);
+            // each event's data is the REST resource it announces, as saif reads it
+            let (_, rest_post) = http(
+                server.port,
+                "GET",
+                &format!("/api/v1/posts/{}", post["id"]),
+                Some(&saif_token),
+                None,
+            )
+            .unwrap();
+            assert_eq!(events[1].data, rest_post);
+            let (_, notes) =
+                http(server.port, "GET", "/api/v1/notifications", Some(&saif_token), None).unwrap();
+            assert_eq!(events[0].data, notes["items"][0]);
             let last = events[1].id;
             drop(sse);
             // missed while away: a reconnect with Last-Event-ID receives it first
@@ -274,7 +287,7 @@ db_test!(
             let mut again = Sse::open(server.port, &saif_token, Some(last));
             let events = again.next(2);
             assert!(events.iter().all(|e| e.id > last));
-            assert_eq!(events[1].data["post_id"], missed["id"]);
+            assert_eq!(events[1].data["id"], missed["id"]);
             // lin's own stream got nothing about lin's own posts
             let mut own = Sse::open(server.port, &lin_token, Some(0));
             std::thread::sleep(Duration::from_millis(500));
@@ -417,7 +430,7 @@ async fn an_event_made_on_one_process_reaches_a_stream_on_another() {
         assert_eq!(status, 201, "{post}");
         let events = sse.next(2);
         assert_eq!(events[1].event, "post");
-        assert_eq!(events[1].data["post_id"], post["id"]);
+        assert_eq!(events[1].data["id"], post["id"]);
     })
     .await;
 }
