@@ -445,7 +445,17 @@ pub fn render_framework_error<B: MessageBody + 'static>(
     }
     let status = res.status();
     let kind = ErrorKind::from_status(status);
+    let preflight = res
+        .request()
+        .headers()
+        .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
     let detail = match kind {
+        // actix-cors refuses a preflight with plain text
+        ErrorKind::MalformedRequest if preflight => {
+            "the CORS preflight asks for an origin, method or header this server does not allow \
+             (its allowed origins are configured with GLOSS_CORS_ORIGINS)"
+                .to_string()
+        }
         ErrorKind::NotFound => format!("no resource at {}", res.request().path()),
         ErrorKind::MethodNotAllowed => format!(
             "{} is not allowed on {}",

@@ -237,7 +237,8 @@ pub fn build_app(
     // gzip, br or zstd as the client accepts; tags and conditional requests are decided on the
     // uncompressed bytes first (weak ETags: one per answer, whatever its encoding)
     .wrap(actix_web::middleware::Compress::default())
-    .wrap(ErrorHandlers::new().default_handler(error::render_framework_error))
     .wrap(cors)
+    // outside CORS, so that its refusals are problem+json too
+    .wrap(ErrorHandlers::new().default_handler(error::render_framework_error))
     .wrap(from_fn(middleware::request_context))
 }

@@ -153,3 +153,56 @@ db_test!(the_first_admin_is_made_on_the_command_line, |app| {
         "moderator"
     );
 });
+
+#[actix_web::test]
+async fn a_cors_refusal_is_a_problem_like_any_other_error() {
+    let app = TestApp::start(TestDb::sqlite(), |url| gloss::config::Config {
+        cors_origins: vec!["https://app.example.org".into()],
+        ..test_config(url)
+    })
+    .await;
+    // a preflight from an origin that is not allowed, and one asking for a header that is not
+    for (origin, headers) in [
+        ("https://evil.example.com", "authorization"),
+        ("https://app.example.org", "x-not-allowed"),
+    ] {
+        let r = app
+            .send(
+                TestRequest::default()
+                    .method(actix_web::http::Method::OPTIONS)
+                    .uri("/api/v1/me")
+                    .insert_header(("origin", origin))
+                    .insert_header(("access-control-request-method", "PATCH"))
+                    .insert_header(("access-control-request-headers", headers)),
+            )
+            .await;
+        assert_eq!(r.status, 400, "{origin} {headers}: {}", r.text);
+        assert_eq!(
+            r.header("content-type"),
+            Some("application/problem+json"),
+            "{}",
+            r.text
+        );
+        assert_eq!(r.body["code"], "malformed_request");
+        assert!(
+            r.body["detail"].as_str().unwrap().contains("CORS"),
+            "{}",
+            r.text
+        );
+    }
+    // a retry-safe create may carry its key across origins
+    let r = app
+        .send(
+            TestRequest::default()
+                .method(actix_web::http::Method::OPTIONS)
+                .uri("/api/v1/threads/1/posts")
+                .insert_header(("origin", "https://app.example.org"))
+                .insert_header(("access-control-request-method", "POST"))
+                .insert_header((
+                    "access-control-request-headers",
+                    "authorization, content-type, idempotency-key",
+                )),
+        )
+        .await;
+    assert!(r.status < 300, "{} {}", r.status, r.text);
+}
