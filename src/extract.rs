@@ -50,11 +50,16 @@ fn field_error(path: &str, message: &str) -> FieldError {
         }
     }
     // serde_json appends " at line L column C": keep the message about the value only.
-    let message = message
+    let mut message = message
         .split(" at line ")
         .next()
         .unwrap_or(message)
         .to_string();
+    // serde's own words for a value that fits no alternative name its internals (an untagged
+    // enum's Rust name): say what is accepted instead
+    if message.contains("untagged enum") {
+        message = "must be one value or a list of values, each of the documented shape".into();
+    }
     FieldError {
         field: if prefix.is_empty() {
             "body".into()

@@ -360,20 +360,8 @@ pub async fn list_w3c_post_annotations(
     let post_id = path.into_inner();
     let result = post_annotations(&state, viewer, post_id, query.0).await?;
     let base = state.config.base_url();
-    Ok(jsonld(W3cAnnotationPage {
-        context: w3c::CONTEXT.into(),
-        id: format!(
-            "{base}/api/v1/w3c/posts/{post_id}/annotations?page={}",
-            result.page
-        ),
-        kind: "AnnotationPage".into(),
-        start_index: (result.page as i64 - 1) * result.per_page as i64,
-        items: result
-            .items
-            .iter()
-            .map(|a| w3c::from_annotation(a, &base))
-            .collect(),
-    }))
+    let list = format!("{base}/api/v1/w3c/posts/{post_id}/annotations");
+    Ok(jsonld(W3cAnnotationPage::from_page(&list, &result, &base)))
 }
 
 /// A page of a post's annotations as `viewer` may see them.

@@ -17,7 +17,7 @@ use crate::text::anchor::{self, AnchorError, Selector, TextPosition, TextQuote};
 use crate::text::utf16_offsets;
 use crate::users::cards::{load_users, unknown_ref, UserRef};
 
-/// Why an annotation was made (the W3C motivations).
+/// Why an annotation was made: the thirteen motivations of the W3C Web Annotation vocabulary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Motivation {
@@ -31,6 +31,9 @@ pub enum Motivation {
     Linking,
     Describing,
     Classifying,
+    Editing,
+    Identifying,
+    Moderating,
 }
 
 impl Motivation {
@@ -47,6 +50,9 @@ impl Motivation {
             Motivation::Linking => "linking",
             Motivation::Describing => "describing",
             Motivation::Classifying => "classifying",
+            Motivation::Editing => "editing",
+            Motivation::Identifying => "identifying",
+            Motivation::Moderating => "moderating",
         }
     }
 

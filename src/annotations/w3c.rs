@@ -123,6 +123,18 @@ pub struct W3cAnnotation {
     pub target: W3cTarget,
 }
 
+/// The collection a page belongs to.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct W3cCollectionRef {
+    /// The list's IRI (without a page).
+    pub id: String,
+    /// Always `AnnotationCollection`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Annotations in the whole list.
+    pub total: i64,
+}
+
 /// A page of annotations in W3C JSON-LD.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct W3cAnnotationPage {
@@ -131,9 +143,45 @@ pub struct W3cAnnotationPage {
     pub id: String,
     #[serde(rename = "type")]
     pub kind: String,
+    /// The whole list, with its total.
+    #[serde(rename = "partOf")]
+    pub part_of: W3cCollectionRef,
+    /// The next page's IRI; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub next: Option<String>,
+    /// The previous page's IRI; absent on the first page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub prev: Option<String>,
     #[serde(rename = "startIndex")]
     pub start_index: i64,
     pub items: Vec<W3cAnnotation>,
+}
+
+impl W3cAnnotationPage {
+    /// A page of the list at `list` (an IRI without a page), from Gloss's page of it.
+    pub fn from_page(list: &str, page: &crate::pagination::Page<Annotation>, base: &str) -> Self {
+        let at = |n: u32| format!("{list}?page={n}&per_page={}", page.per_page);
+        W3cAnnotationPage {
+            context: CONTEXT.into(),
+            id: at(page.page),
+            kind: "AnnotationPage".into(),
+            part_of: W3cCollectionRef {
+                id: list.to_string(),
+                kind: "AnnotationCollection".into(),
+                total: page.total,
+            },
+            next: (i64::from(page.page) < page.total_pages).then(|| at(page.page + 1)),
+            prev: (page.page > 1).then(|| at(page.page - 1)),
+            start_index: (i64::from(page.page) - 1) * i64::from(page.per_page),
+            items: page
+                .items
+                .iter()
+                .map(|a| from_annotation(a, base))
+                .collect(),
+        }
+    }
 }
 
 /// A W3C annotation document sent to `POST /w3c/posts/{id}/annotations`.

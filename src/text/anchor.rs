@@ -405,17 +405,31 @@ impl<'a> Text<'a> {
         out
     }
 
-    /// The full selector for `start..end`, with context from this text.
+    /// Whether code point `cp` falls between two grapheme clusters (a flag, an emoji with its
+    /// modifiers or a letter with its combining marks is never cut).
+    fn is_grapheme_boundary(&self, cp: usize) -> bool {
+        let at = self.bytes[cp.min(self.len())];
+        unicode_segmentation::GraphemeCursor::new(at, self.src.len(), true)
+            .is_boundary(self.src, 0)
+            .unwrap_or(true)
+    }
+
+    /// The full selector for `start..end`, with up to [`CONTEXT_CHARS`] code points of context
+    /// from this text on each side, shortened rather than cut inside a grapheme cluster.
     fn selector(&self, start: usize, end: usize) -> Selector {
+        let mut from = start.saturating_sub(CONTEXT_CHARS);
+        while from < start && !self.is_grapheme_boundary(from) {
+            from += 1;
+        }
+        let mut to = end.saturating_add(CONTEXT_CHARS).min(self.len()).max(end);
+        while to > end && !self.is_grapheme_boundary(to) {
+            to -= 1;
+        }
         Selector {
             quote: TextQuote {
                 exact: self.slice(start, end).to_string(),
-                prefix: self
-                    .slice(start.saturating_sub(CONTEXT_CHARS), start)
-                    .to_string(),
-                suffix: self
-                    .slice(end, end.saturating_add(CONTEXT_CHARS))
-                    .to_string(),
+                prefix: self.slice(from, start).to_string(),
+                suffix: self.slice(end, to).to_string(),
             },
             position: TextPosition { start, end },
         }
@@ -1413,6 +1427,24 @@ mod tests {
     }
 
     const TEXT: &str = "The cat sat on the mat. The dog sat on the log.";
+
+    #[test]
+    fn context_is_never_cut_inside_a_grapheme_cluster() {
+        // the 32-code-point window before the passage starts between the flag's two regional
+        // indicators, and the one after it ends there: each is shortened to keep the flag whole
+        let text = format!("🇨🇳{}PASSAGE{}🇨🇳 tail", "x".repeat(31), "y".repeat(31));
+        let sel = resolve(&text, Some(&TextQuote::new("PASSAGE")), None).unwrap();
+        assert_eq!(sel.quote.prefix, "x".repeat(31));
+        assert_eq!(sel.quote.suffix, "y".repeat(31));
+        // a whole flag inside the window is kept
+        let text = format!("a🇨🇳{}PASSAGE", "x".repeat(28));
+        let sel = resolve(&text, Some(&TextQuote::new("PASSAGE")), None).unwrap();
+        assert_eq!(sel.quote.prefix, format!("a🇨🇳{}", "x".repeat(28)));
+        // combining marks stay on their letter
+        let text = format!("e\u{301}{}PASSAGE", "x".repeat(31));
+        let sel = resolve(&text, Some(&TextQuote::new("PASSAGE")), None).unwrap();
+        assert_eq!(sel.quote.prefix, "x".repeat(31));
+    }
 
     #[test]
     fn resolve_both_matching() {

@@ -695,6 +695,38 @@ db_test!(annotations_speak_w3c_json_ld, |app| {
         .await;
     assert_eq!(page.body["type"], "AnnotationPage");
     assert_eq!(page.body["items"][0]["id"], ld.body["id"]);
+    assert_eq!(page.body["partOf"]["type"], "AnnotationCollection");
+    assert_eq!(page.body["partOf"]["total"], 1);
+    assert_eq!(page.body["startIndex"], 0);
+    assert!(page.body.get("next").is_none() && page.body.get("prev").is_none());
+    // pages link to each other
+    for doc in [doc.clone(), doc.clone()] {
+        let mut d = doc;
+        d["target"]["selector"] = json!([{"type": "TextQuoteSelector", "exact": "Beijing"}]);
+        assert_eq!(
+            annotate_w3c(&app, &sc.reader, sc.post_id, &d).await.status,
+            201
+        );
+    }
+    let second = app
+        .get(
+            &format!(
+                "/api/v1/w3c/posts/{}/annotations?page=2&per_page=1",
+                sc.post_id
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(second.body["partOf"]["total"], 3);
+    assert_eq!(second.body["startIndex"], 1);
+    assert!(second.body["next"]
+        .as_str()
+        .unwrap()
+        .ends_with("?page=3&per_page=1"));
+    assert!(second.body["prev"]
+        .as_str()
+        .unwrap()
+        .ends_with("?page=1&per_page=1"));
     // the plain operations answer plain JSON only, whatever the Accept header asks
     let plain = app
         .send(
@@ -803,5 +835,28 @@ db_test!(a_new_thread_can_cite_a_post_of_another_thread, |app| {
             .await
             .body["total"],
         0
+    );
+});
+
+db_test!(a_w3c_document_speaks_the_w3c_vocabulary, |app| {
+    let sc = scene(&app).await;
+    // all thirteen motivations, `oa:`-prefixed or not
+    for motivation in ["editing", "oa:identifying", "moderating"] {
+        let doc = json!({"@context": "http://www.w3.org/ns/anno.jsonld", "type": "Annotation",
+            "motivation": motivation, "bodyValue": "A note.",
+            "target": {"selector": {"type": "TextQuoteSelector", "exact": "Beijing"}}});
+        let r = annotate_w3c(&app, &sc.reader, sc.post_id, &doc).await;
+        assert_eq!(r.status, 201, "{motivation}: {}", r.text);
+        assert_eq!(r.body["motivation"], motivation.trim_start_matches("oa:"));
+    }
+    // a value of the wrong shape is named without serde's internals
+    let doc = json!({"type": "Annotation", "motivation": "commenting", "bodyValue": "x",
+        "target": {"selector": 7}});
+    let r = annotate_w3c(&app, &sc.reader, sc.post_id, &doc).await;
+    r.assert_problem(422, "validation_failed");
+    assert!(
+        !r.text.contains("untagged") && !r.text.contains("OneOrMany"),
+        "{}",
+        r.text
     );
 });
