@@ -210,27 +210,21 @@ impl ApiError {
 
     /// 400 for a malformed part of the request other than the body (a header), naming it.
     pub fn malformed_field(field: impl Into<String>, message: impl Into<String>) -> Self {
-        let field = field.into();
-        let message = message.into();
-        ApiError {
-            errors: vec![FieldError {
-                field: field.clone(),
-                message: message.clone(),
-            }],
-            ..ApiError::new(ErrorKind::MalformedRequest, format!("{field}: {message}"))
-        }
+        ApiError::about_field(ErrorKind::MalformedRequest, field.into(), message.into())
     }
 
     /// 409 for a value that must be unique, naming the field.
     pub fn conflict_field(field: impl Into<String>, message: impl Into<String>) -> Self {
-        let field = field.into();
-        let message = message.into();
+        ApiError::about_field(ErrorKind::Conflict, field.into(), message.into())
+    }
+
+    fn about_field(kind: ErrorKind, field: String, message: String) -> Self {
         ApiError {
             errors: vec![FieldError {
                 field: field.clone(),
                 message: message.clone(),
             }],
-            ..ApiError::new(ErrorKind::Conflict, format!("{field}: {message}"))
+            ..ApiError::new(kind, format!("{field}: {message}"))
         }
     }
 

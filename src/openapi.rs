@@ -5,7 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa::{Modify, OpenApi};
 
-use crate::error::{FieldError, Problem};
+use crate::error::{ErrorKind, FieldError, Problem};
 
 struct BearerAuth;
 
@@ -304,7 +304,7 @@ fn error_examples(api: &mut OpenApiDoc) {
 fn idempotency_keys(api: &mut OpenApiDoc) {
     use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
     use utoipa::openapi::schema::{ObjectBuilder, Type};
-    use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, ResponseBuilder};
+    use utoipa::openapi::{Ref, RefOr, Required};
     let components = api.components.get_or_insert_with(Default::default);
     let parameter = ParameterBuilder::new()
         .name("Idempotency-Key")
@@ -332,50 +332,30 @@ fn idempotency_keys(api: &mut OpenApiDoc) {
     components
         .parameters
         .insert("IdempotencyKey".to_string(), RefOr::T(parameter));
-    for (name, code, status, description, detail) in [
+    for (name, kind, description, detail) in [
         (
             "MalformedIdempotencyKey",
-            "malformed_request",
-            400,
+            ErrorKind::MalformedRequest,
             "The `Idempotency-Key` header is not 1 to 255 visible ASCII characters",
             "Idempotency-Key: must be 1 to 255 visible ASCII characters, such as a UUID",
         ),
         (
             "IdempotencyKeyInUse",
-            "idempotency_key_in_use",
-            409,
+            ErrorKind::IdempotencyKeyInUse,
             "A request with the same `Idempotency-Key` is still running; retry after `Retry-After`",
             "a request with this Idempotency-Key is still running; retry after the time given in Retry-After",
         ),
         (
             "IdempotencyKeyReused",
-            "idempotency_key_reused",
-            422,
+            ErrorKind::IdempotencyKeyReused,
             "The `Idempotency-Key` was used for a different request in the last 24 hours",
             "this Idempotency-Key was used for a different request (method, path or body) in the last 24 hours; send a new key",
         ),
     ] {
-        let title = crate::error::ErrorKind::ALL
-            .iter()
-            .find(|k| k.code() == code)
-            .map_or("", |k| k.title());
-        let example = serde_json::json!({
-            "type": format!("urn:gloss:problem:{code}"), "title": title,
-            "status": status, "detail": detail, "code": code, "errors": [],
-        });
-        let response = ResponseBuilder::new()
-            .description(description)
-            .content(
-                "application/problem+json",
-                ContentBuilder::new()
-                    .schema(Some(Ref::from_schema_name("Problem")))
-                    .example(Some(example))
-                    .build(),
-            )
-            .build();
-        components
-            .responses
-            .insert(name.to_string(), RefOr::T(response));
+        components.responses.insert(
+            name.to_string(),
+            RefOr::T(problem_response(kind, description, detail)),
+        );
     }
     for item in api.paths.paths.values_mut() {
         let Some(op) = item.post.as_mut() else {
@@ -423,79 +403,77 @@ fn operations_mut(
     .flatten()
 }
 
+/// A response of problem+json with an example of `kind` that says `detail`.
+fn problem_response(kind: ErrorKind, description: &str, detail: &str) -> utoipa::openapi::Response {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let example = serde_json::json!({
+        "type": kind.type_uri(), "title": kind.title(), "status": kind.status().as_u16(),
+        "detail": detail, "code": kind.code(), "errors": [],
+    });
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .example(Some(example))
+                .build(),
+        )
+        .build()
+}
+
 /// The errors any operation may meet, as reusable responses with an example each: 503 on every
 /// operation that reaches the database (all but `/health/live`), and on every operation with a
 /// body the answers to a body that is not JSON (400), too large (413) or of another media type
 /// (415). An operation that documents one of these itself keeps its own.
 fn shared_error_responses(api: &mut OpenApiDoc) {
-    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    use utoipa::openapi::{Ref, RefOr};
     let shared = [
         (
             "ServiceUnavailable",
-            "503",
+            ErrorKind::ServiceUnavailable,
             "The database is busy or unreachable; retry after the time given in `Retry-After`",
-            "service_unavailable",
-            "Service unavailable",
             "the server is busy; retry after the time given in Retry-After",
         ),
         (
             "MalformedBody",
-            "400",
+            ErrorKind::MalformedRequest,
             "The body is not well-formed JSON",
-            "malformed_request",
-            "Malformed request",
             "the body is not valid JSON: expected value at line 1 column 1",
         ),
         (
             "PayloadTooLarge",
-            "413",
+            ErrorKind::PayloadTooLarge,
             "The body is larger than the server accepts (`GLOSS_BODY_LIMIT`)",
-            "payload_too_large",
-            "Payload too large",
             "the body is larger than the 262144 bytes accepted",
         ),
         (
             "UnsupportedMediaType",
-            "415",
+            ErrorKind::UnsupportedMediaType,
             "The body is not sent as `application/json`",
-            "unsupported_media_type",
-            "Unsupported media type",
             "send the body as application/json",
         ),
     ];
     let components = api.components.get_or_insert_with(Default::default);
-    for (name, status, description, code, title, detail) in shared {
-        let example = serde_json::json!({
-            "type": format!("urn:gloss:problem:{code}"), "title": title,
-            "status": status.parse::<u16>().unwrap_or(500), "detail": detail, "code": code, "errors": [],
-        });
-        let response = ResponseBuilder::new()
-            .description(description)
-            .content(
-                "application/problem+json",
-                ContentBuilder::new()
-                    .schema(Some(Ref::from_schema_name("Problem")))
-                    .example(Some(example))
-                    .build(),
-            )
-            .build();
-        components
-            .responses
-            .insert(name.to_string(), RefOr::T(response));
+    for (name, kind, description, detail) in shared {
+        components.responses.insert(
+            name.to_string(),
+            RefOr::T(problem_response(kind, description, detail)),
+        );
     }
     for (path, item) in api.paths.paths.iter_mut() {
         for op in operations_mut(item) {
             let with_body = op.request_body.is_some();
-            for (name, status, ..) in shared {
-                let applies = match status {
-                    "503" => path != "/health/live",
+            for (name, kind, ..) in shared {
+                let status = kind.status().as_u16().to_string();
+                let applies = match kind {
+                    ErrorKind::ServiceUnavailable => path != "/health/live",
                     _ => with_body,
                 };
-                if applies && !op.responses.responses.contains_key(status) {
-                    op.responses.responses.insert(
-                        status.to_string(),
-                        RefOr::Ref(Ref::from_response_name(name)),
-                    );
+                if applies && !op.responses.responses.contains_key(&status) {
+                    op.responses
+                        .responses
+                        .insert(status, RefOr::Ref(Ref::from_response_name(name)));
                 }
             }
         }
