@@ -149,6 +149,36 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
 }
 
+/// The answer to a request without a valid access token (one reusable response in the document).
+#[derive(utoipa::ToResponse)]
+#[response(
+    description = "No or invalid access token",
+    content_type = "application/problem+json",
+    example = json!({"type": "urn:gloss:problem:unauthorized", "title": "Authentication required", "status": 401,
+        "detail": "this endpoint needs an access token: send 'Authorization: Bearer <token>'", "code": "unauthorized", "errors": []})
+)]
+pub struct Unauthorized(pub Problem);
+
+/// The answer to a member who is not an admin.
+#[derive(utoipa::ToResponse)]
+#[response(
+    description = "Not an admin",
+    content_type = "application/problem+json",
+    example = json!({"type": "urn:gloss:problem:forbidden", "title": "Forbidden", "status": 403,
+        "detail": "only admins may do this", "code": "forbidden", "errors": []})
+)]
+pub struct NotAnAdmin(pub Problem);
+
+/// The answer to a member who is not a moderator.
+#[derive(utoipa::ToResponse)]
+#[response(
+    description = "Not a moderator",
+    content_type = "application/problem+json",
+    example = json!({"type": "urn:gloss:problem:forbidden", "title": "Forbidden", "status": 403,
+        "detail": "only moderators may do this", "code": "forbidden", "errors": []})
+)]
+pub struct NotAModerator(pub Problem);
+
 /// An error a handler returns; rendered as a [`Problem`].
 #[derive(Debug, Clone)]
 pub struct ApiError {

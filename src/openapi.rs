@@ -61,7 +61,10 @@ tokens are single use and rotate on every `POST /api/v1/auth/refresh`.",
         (name = "moderation", description = "Moderators' and admins' actions"),
         (name = "health", description = "Liveness and readiness probes"),
     ),
-    components(schemas(Problem, FieldError)),
+    components(
+        schemas(Problem, FieldError),
+        responses(crate::error::Unauthorized, crate::error::NotAnAdmin, crate::error::NotAModerator)
+    ),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;

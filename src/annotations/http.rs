@@ -176,7 +176,7 @@ fn jsonld(body: impl Serialize) -> HttpResponse {
     request_body = CreateAnnotation,
     responses(
         (status = 201, description = "Created", body = Annotation, headers(("Location" = String, description = "The new annotation"))),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
         (status = 403, description = "The thread is locked (`thread_locked`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such post", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields; selector problems name `selector.exact`, `selector.start`, `selector.end` or `selector.prefix`",
@@ -215,7 +215,7 @@ pub async fn create_annotation(
     responses(
         (status = 201, description = "Created", body = W3cAnnotation, content_type = "application/ld+json",
          headers(("Location" = String, description = "The new annotation's W3C form"))),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
         (status = 403, description = "The thread is locked (`thread_locked`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such post", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, named by their path in the document (`target.source`, `body.format`)",
@@ -468,7 +468,7 @@ async fn annotation_for(
     request_body = UpdateAnnotation,
     responses(
         (status = 200, description = "The annotation", body = Annotation),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
         (status = 403, description = "Not the author", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such annotation", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
@@ -535,7 +535,7 @@ pub async fn update_annotation(
     params(("annotation_id" = i64, Path, description = "Annotation id", example = 7)),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
         (status = 403, description = "Not the author or a moderator", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such annotation", body = Problem, content_type = "application/problem+json"),
     )
@@ -566,7 +566,7 @@ pub async fn delete_annotation(
     request_body = CreateReply,
     responses(
         (status = 201, description = "The reply", body = Annotation),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
         (status = 403, description = "The thread is locked", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such annotation", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid body", body = Problem, content_type = "application/problem+json"),

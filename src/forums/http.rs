@@ -357,8 +357,8 @@ fn check_parent(conn: &mut DbConn, id: Option<i64>, parent: i64) -> Result<(), A
     request_body = CreateForum,
     responses(
         (status = 201, description = "Created", body = Forum, headers(("Location" = String, description = "The new forum"))),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
+        (status = 403, response = crate::error::NotAnAdmin),
         (status = 409, description = "Slug taken", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
@@ -440,8 +440,8 @@ pub async fn create_forum(
     request_body = UpdateForum,
     responses(
         (status = 200, description = "The updated forum", body = Forum),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
+        (status = 403, response = crate::error::NotAnAdmin),
         (status = 404, description = "No such forum", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Slug taken", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
@@ -514,8 +514,8 @@ pub async fn update_forum(
     params(("forum_id" = i64, Path, description = "Forum id", example = 2), DeleteForumParams),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
+        (status = 403, response = crate::error::NotAnAdmin),
         (status = 404, description = "No such forum", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The forum still has threads or sub-forums", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid target forum", body = Problem, content_type = "application/problem+json"),
@@ -609,8 +609,8 @@ fn check_label(v: &mut Validator, label: Option<&str>, required: bool) {
     request_body = PrefixInput,
     responses(
         (status = 201, description = "Created", body = Prefix),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
+        (status = 403, response = crate::error::NotAnAdmin),
         (status = 404, description = "No such forum", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
@@ -652,8 +652,8 @@ pub async fn create_prefix(
     request_body = PrefixInput,
     responses(
         (status = 200, description = "The prefix", body = Prefix),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
+        (status = 403, response = crate::error::NotAnAdmin),
         (status = 404, description = "No such prefix", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
@@ -694,8 +694,8 @@ pub async fn update_prefix(
     params(("prefix_id" = i64, Path, description = "Prefix id", example = 1)),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
+        (status = 403, response = crate::error::NotAnAdmin),
         (status = 404, description = "No such prefix", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -790,8 +790,8 @@ fn check_options(v: &mut Validator, kind: FieldType, options: Option<&Vec<String
     request_body = CreateThreadField,
     responses(
         (status = 201, description = "Created", body = ThreadField),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
+        (status = 403, response = crate::error::NotAnAdmin),
         (status = 404, description = "No such forum", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Key taken in this forum", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
@@ -867,8 +867,8 @@ pub async fn create_field(
     request_body = UpdateThreadField,
     responses(
         (status = 200, description = "The field", body = ThreadField),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
+        (status = 403, response = crate::error::NotAnAdmin),
         (status = 404, description = "No such field", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
@@ -931,8 +931,8 @@ pub async fn update_field(
     params(("field_id" = i64, Path, description = "Field id", example = 1)),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
+        (status = 403, response = crate::error::NotAnAdmin),
         (status = 404, description = "No such field", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -27,7 +27,7 @@ pub struct UnreadCount {
     params(CursorParams),
     responses(
         (status = 200, description = "Newest first", body = CursorPage<Notification>),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
         (status = 422, description = "Invalid cursor or limit", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -59,7 +59,7 @@ pub async fn list(
     security(("bearer_auth" = [])),
     responses(
         (status = 200, description = "The count", body = UnreadCount),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
     )
 )]
 #[get("/notifications/unread-count")]
@@ -82,7 +82,7 @@ pub async fn unread_count(
     params(("notification_id" = i64, Path, description = "Notification id", example = 31)),
     responses(
         (status = 204, description = "Read"),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
         (status = 404, description = "No such notification of yours", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -112,7 +112,7 @@ pub async fn mark_read(
     security(("bearer_auth" = [])),
     responses(
         (status = 204, description = "All read"),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
     )
 )]
 #[post("/notifications/read-all")]

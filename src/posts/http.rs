@@ -132,7 +132,7 @@ pub async fn list_posts(
     request_body = ReplyInput,
     responses(
         (status = 201, description = "The new post", body = Post, headers(("Location" = String, description = "The new post"))),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
         (status = 403, description = "The thread is locked (`thread_locked`) or the account disabled", body = Problem, content_type = "application/problem+json",
          example = json!({"type": "urn:gloss:problem:thread_locked", "title": "Thread locked", "status": 403,
              "detail": "this thread is locked: it accepts no new posts", "code": "thread_locked", "errors": []})),
@@ -246,7 +246,7 @@ pub async fn get_post(
     request_body = PostInput,
     responses(
         (status = 200, description = "The edited post", body = Post),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
         (status = 403, description = "Not the author, or the thread is locked (`thread_locked`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such post", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
@@ -306,7 +306,7 @@ pub async fn edit_post(
     params(("post_id" = i64, Path, description = "Post id", example = 146)),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
         (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such post", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The first post: delete the thread instead", body = Problem, content_type = "application/problem+json"),
@@ -341,8 +341,8 @@ pub async fn delete_post(
     params(("post_id" = i64, Path, description = "Post id", example = 146)),
     responses(
         (status = 200, description = "The restored post", body = Post),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a moderator", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
+        (status = 403, response = crate::error::NotAModerator),
         (status = 404, description = "No such post", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -152,8 +152,8 @@ pub async fn list_fields(
 #[utoipa::path(
     operation_id = "create_profile_field", tag = "profiles", security(("bearer_auth" = [])), request_body = CreateProfileField, responses(
     (status = 201, description = "Created", body = ProfileField),
-    (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
-    (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+    (status = 401, response = crate::error::Unauthorized),
+    (status = 403, response = crate::error::NotAnAdmin),
     (status = 409, description = "Key taken", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
 ))]
@@ -231,8 +231,8 @@ pub async fn create_field(
     params(("field_id" = i64, Path, description = "Profile field id", example = 1)),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
+        (status = 403, response = crate::error::NotAnAdmin),
         (status = 404, description = "No such field", body = Problem, content_type = "application/problem+json"),
 ))]
 #[delete("/profile-fields/{field_id}")]
@@ -269,8 +269,8 @@ pub async fn list_groups(state: web::Data<AppState>) -> Result<web::Json<GroupLi
 /// Add a user group (admins).
 #[utoipa::path(tag = "profiles", security(("bearer_auth" = [])), request_body = CreateGroup, responses(
     (status = 201, description = "Created", body = Group),
-    (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
-    (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+    (status = 401, response = crate::error::Unauthorized),
+    (status = 403, response = crate::error::NotAnAdmin),
     (status = 409, description = "Name taken", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
 ))]
@@ -319,8 +319,8 @@ pub async fn create_group(
     params(("group_id" = i64, Path, description = "Group id", example = 1)),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
+        (status = 403, response = crate::error::NotAnAdmin),
         (status = 404, description = "No such group", body = Problem, content_type = "application/problem+json"),
 ))]
 #[delete("/groups/{group_id}")]
@@ -359,8 +359,8 @@ fn group_and_member(
     params(("group_id" = i64, Path, description = "Group id", example = 1), ("username" = String, Path, description = "Username", example = "saif")),
     responses(
         (status = 204, description = "The member is in the group"),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
+        (status = 403, response = crate::error::NotAnAdmin),
         (status = 404, description = "No such group or member", body = Problem, content_type = "application/problem+json"),
 ))]
 #[put("/groups/{group_id}/members/{username}")]
@@ -386,8 +386,8 @@ pub async fn add_member(
     params(("group_id" = i64, Path, description = "Group id", example = 1), ("username" = String, Path, description = "Username", example = "saif")),
     responses(
         (status = 204, description = "The member is not in the group"),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
+        (status = 403, response = crate::error::NotAnAdmin),
         (status = 404, description = "No such group or member", body = Problem, content_type = "application/problem+json"),
 ))]
 #[delete("/groups/{group_id}/members/{username}")]
@@ -430,8 +430,8 @@ pub async fn get_ranks(state: web::Data<AppState>) -> Result<web::Json<RankLadde
 /// Replace the rank ladder (admins).
 #[utoipa::path(operation_id = "put_rank_ladder", tag = "profiles", security(("bearer_auth" = [])), request_body = RankLadder, responses(
     (status = 200, description = "The new ladder", body = RankLadder),
-    (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
-    (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+    (status = 401, response = crate::error::Unauthorized),
+    (status = 403, response = crate::error::NotAnAdmin),
     (status = 422, description = "Invalid ladder", body = Problem, content_type = "application/problem+json"),
 ))]
 #[put("/ranks")]

@@ -119,8 +119,8 @@ pub async fn list_kinds(
     request_body = CreateReactionKind,
     responses(
         (status = 201, description = "Created", body = ReactionKind),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
+        (status = 403, response = crate::error::NotAnAdmin),
         (status = 409, description = "Key taken", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
@@ -222,7 +222,7 @@ async fn react(
     params(("post_id" = i64, Path, description = "Post id", example = 145), ("kind" = String, Path, description = "Reaction kind", example = "like")),
     responses(
         (status = 200, description = "The post's reactions", body = PostReactions),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
         (status = 403, description = "Your own post", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such post or kind", body = Problem, content_type = "application/problem+json"),
     )
@@ -246,7 +246,7 @@ pub async fn add_reaction(
     params(("post_id" = i64, Path, description = "Post id", example = 145), ("kind" = String, Path, description = "Reaction kind", example = "like")),
     responses(
         (status = 204, description = "Removed (or was not there)"),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
         (status = 403, description = "Your own post", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such post or kind", body = Problem, content_type = "application/problem+json"),
     )

@@ -82,7 +82,7 @@ async fn woken(rx: &mut broadcast::Receiver<i64>, user_id: i64) -> bool {
     responses(
         (status = 200, description = "An endless `text/event-stream` of events, each sent as `id: 42\\nevent: notification\\ndata: {…}\\n\\n`: the schema is one event, its `event` name and its `data` (a Notification or a Post, as the REST operations give them); comment lines (`: keepalive`) keep the connection open",
          body = StreamEvent, content_type = "text/event-stream"),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
         (status = 422, description = "Invalid parameters", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -150,7 +150,7 @@ fn check_prefix(conn: &mut DbConn, forum_id: i64, prefix_id: i64) -> Result<(), 
     request_body = CreateThread,
     responses(
         (status = 201, description = "Created", body = ThreadWithPost, headers(("Location" = String, description = "The new thread"))),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
         (status = 403, description = "Account disabled", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such forum", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields (each custom field named as `fields.<key>`)", body = Problem, content_type = "application/problem+json",
@@ -385,7 +385,7 @@ pub async fn get_thread(
     request_body = UpdateThread,
     responses(
         (status = 200, description = "The thread", body = Thread),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
         (status = 403, description = "Not the author, or the thread is locked (`thread_locked`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such thread", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
@@ -447,7 +447,7 @@ pub async fn update_thread(
     params(("thread_id" = i64, Path, description = "Thread id", example = 9)),
     responses(
         (status = 204, description = "Deleted (moderators can still read and restore it)"),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
         (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such thread", body = Problem, content_type = "application/problem+json"),
     )
@@ -505,8 +505,8 @@ async fn moderate(
     params(("thread_id" = i64, Path, description = "Thread id", example = 9)),
     responses(
         (status = 200, description = "The restored thread", body = Thread),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a moderator", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
+        (status = 403, response = crate::error::NotAModerator),
         (status = 404, description = "No such thread", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -535,8 +535,8 @@ macro_rules! flag_endpoint {
             params(("thread_id" = i64, Path, description = "Thread id", example = 9)),
             responses(
                 (status = 200, description = "The thread (the same on repeat)", body = Thread),
-                (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
-                (status = 403, description = "Not a moderator", body = Problem, content_type = "application/problem+json"),
+                (status = 401, response = crate::error::Unauthorized),
+                (status = 403, response = crate::error::NotAModerator),
                 (status = 404, description = "No such thread", body = Problem, content_type = "application/problem+json"),
             )
         )]
@@ -589,8 +589,8 @@ flag_endpoint!(
     request_body = MoveThread,
     responses(
         (status = 200, description = "The moved thread", body = Thread),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a moderator", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
+        (status = 403, response = crate::error::NotAModerator),
         (status = 404, description = "No such thread", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The target is not a forum", body = Problem, content_type = "application/problem+json"),
     )

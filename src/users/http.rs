@@ -96,7 +96,7 @@ async fn load_user(state: &AppState, id: i64) -> Result<User, ApiError> {
     security(("bearer_auth" = [])),
     responses(
         (status = 200, description = "The caller's account", body = Account),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
     )
 )]
 #[get("/me")]
@@ -115,7 +115,7 @@ pub async fn get_me(
     request_body = UpdateMe,
     responses(
         (status = 200, description = "The updated account", body = Account),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
         (status = 409, description = "Email in use", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
@@ -224,7 +224,7 @@ pub async fn update_me(
     request_body = ChangePassword,
     responses(
         (status = 204, description = "Password changed; sign in again on other devices"),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
         (status = 403, description = "The current password is wrong", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
@@ -298,8 +298,8 @@ pub async fn get_user(
     params(PageParams),
     responses(
         (status = 200, description = "A page of accounts", body = Page<Account>),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
+        (status = 403, response = crate::error::NotAnAdmin),
         (status = 422, description = "Invalid page parameters", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -328,7 +328,7 @@ pub async fn list_users(
     request_body = AdminUpdateUser,
     responses(
         (status = 200, description = "The updated account", body = Account),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
         (status = 403, description = "Not an admin, or an admin changing their own role or ban", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such member", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),

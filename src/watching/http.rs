@@ -55,7 +55,7 @@ macro_rules! watch_endpoint {
             params(("id" = i64, Path, description = "Thread or forum id", example = 9)),
             responses(
                 (status = 204, description = "Done (the same on repeat)"),
-                (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+                (status = 401, response = crate::error::Unauthorized),
                 (status = 404, description = "No such thread or forum", body = Problem, content_type = "application/problem+json"),
             )
         )]
@@ -135,7 +135,7 @@ watch_endpoint!(
     security(("bearer_auth" = [])),
     responses(
         (status = 200, description = "Watched threads and forums, most recently watched first", body = Watched),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
     )
 )]
 #[get("/me/watched")]
@@ -174,7 +174,7 @@ pub async fn watched(
     request_body = ReadUpTo,
     responses(
         (status = 204, description = "Recorded"),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
         (status = 404, description = "No such thread", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid position", body = Problem, content_type = "application/problem+json"),
     )
@@ -215,7 +215,7 @@ pub async fn mark_thread_read(
     params(PageParams),
     responses(
         (status = 200, description = "A page of threads", body = Page<Thread>),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
         (status = 422, description = "Invalid page parameters", body = Problem, content_type = "application/problem+json"),
     )
 )]
