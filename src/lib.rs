@@ -174,10 +174,14 @@ where
         .service(scope::scope("/api/v1").configure(api))
 }
 
-/// The OpenAPI document of the API, as served at `/api-docs/openapi.json`.
-pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    let (_, api) = routes(App::new().into_utoipa_app()).split_for_parts();
-    openapi::finish(api)
+/// The OpenAPI document of the API, as served at `/api-docs/openapi.json`. Built once per
+/// process: every worker's app serves the same document and routes by it.
+pub fn openapi_document() -> &'static utoipa::openapi::OpenApi {
+    static DOCUMENT: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
+    DOCUMENT.get_or_init(|| {
+        let (_, api) = routes(App::new().into_utoipa_app()).split_for_parts();
+        openapi::finish(api)
+    })
 }
 
 /// The whole application: routes, docs, middleware and error rendering.
@@ -194,9 +198,9 @@ pub fn build_app(
 > {
     let body_limit = state.config.body_limit;
     let cors = middleware::cors(&state.config.cors_origins);
-    let table = Arc::new(routes_table::RouteTable::from_openapi(&openapi_document()));
+    let table = Arc::new(routes_table::RouteTable::from_openapi(openapi_document()));
     let path_table = table.clone();
-    let (app, api) = routes(
+    let (app, _) = routes(
         App::new()
             .app_data(web::Data::new(state))
             .app_data(web::PayloadConfig::new(body_limit))
@@ -211,12 +215,11 @@ pub fn build_app(
             .into_utoipa_app(),
     )
     .split_for_parts();
-    let api = openapi::finish(api);
     // no validator badge: Swagger UI would send the document's address to an outside service
     let docs = utoipa_swagger_ui::Config::new(["/api-docs/openapi.json"]).validator_url("none");
     app.service(
         SwaggerUi::new("/docs/{_:.*}")
-            .url("/api-docs/openapi.json", api)
+            .url("/api-docs/openapi.json", openapi_document().clone())
             .config(docs),
     )
     .route(

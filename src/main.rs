@@ -109,7 +109,7 @@ fn main() -> ExitCode {
 }
 
 fn write_openapi(output: Option<std::path::PathBuf>) -> Result<(), String> {
-    let json = openapi::to_pretty_json(&openapi_document());
+    let json = openapi::to_pretty_json(openapi_document());
     match output {
         Some(path) => {
             std::fs::write(&path, json).map_err(|e| format!("cannot write {}: {e}", path.display()))

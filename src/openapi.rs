@@ -102,13 +102,19 @@ pub fn finish(mut api: OpenApiDoc) -> OpenApiDoc {
     shared_error_responses(&mut api);
     idempotency_keys(&mut api);
     error_examples(&mut api);
-    no_nul_in_request_text(name_inline_schemas(api))
+    // the last two touches work on the document as JSON: one round trip for both
+    let Ok(mut doc) = serde_json::to_value(&api) else {
+        return api;
+    };
+    name_inline_schemas(&mut doc);
+    no_nul_in_request_text(&mut doc);
+    serde_json::from_value(doc).unwrap_or(api)
 }
 
 /// Text a client sends never holds U+0000 (PostgreSQL cannot store it; both databases refuse it
 /// with a 422 naming the field): every string of a request body, and every string parameter,
 /// says so with a pattern unless it states a stricter one of its own.
-fn no_nul_in_request_text(api: OpenApiDoc) -> OpenApiDoc {
+fn no_nul_in_request_text(doc: &mut serde_json::Value) {
     use serde_json::Value;
     const NO_NUL: &str = "^[^\\u0000]*$";
     fn mark(v: &mut Value, refs: &mut Vec<String>) {
@@ -135,9 +141,6 @@ fn no_nul_in_request_text(api: OpenApiDoc) -> OpenApiDoc {
             _ => {}
         }
     }
-    let Ok(mut doc) = serde_json::to_value(&api) else {
-        return api;
-    };
     // the request side: bodies and parameters, then every schema they reach
     let mut refs = Vec::new();
     if let Some(Value::Object(paths)) = doc.get_mut("paths") {
@@ -161,13 +164,12 @@ fn no_nul_in_request_text(api: OpenApiDoc) -> OpenApiDoc {
             mark(schema, &mut refs);
         }
     }
-    serde_json::from_value(doc).unwrap_or(api)
 }
 
 /// A schema written out in place where a named component is the same (utoipa inlines the items
 /// of generic pages, `Page<Post>`) becomes a reference to it, so a post is one type in every
 /// generated client.
-fn name_inline_schemas(api: OpenApiDoc) -> OpenApiDoc {
+fn name_inline_schemas(doc: &mut serde_json::Value) {
     use serde_json::Value;
     fn replace(v: &mut Value, named: &[(String, Value)], root_of: Option<&str>) {
         if let Some((name, _)) = named
@@ -183,9 +185,6 @@ fn name_inline_schemas(api: OpenApiDoc) -> OpenApiDoc {
             _ => {}
         }
     }
-    let Ok(mut doc) = serde_json::to_value(&api) else {
-        return api;
-    };
     let named: Vec<(String, Value)> = doc
         .pointer("/components/schemas")
         .and_then(Value::as_object)
@@ -204,7 +203,6 @@ fn name_inline_schemas(api: OpenApiDoc) -> OpenApiDoc {
             replace(schema, &named, Some(name));
         }
     }
-    serde_json::from_value(doc).unwrap_or(api)
 }
 
 /// Every error response an operation documents in place shows a problem that fits its status:

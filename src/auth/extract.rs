@@ -29,7 +29,9 @@ pub struct AuthUser {
 #[derive(Debug, Clone, Copy)]
 pub struct MaybeUser(pub Option<AuthUser>);
 
-fn bearer(req: &HttpRequest) -> Result<Option<&str>, ApiError> {
+/// The token of an `Authorization: Bearer …` header: `None` without the header, an error for a
+/// header of another shape. The one place that reads the header (the idempotency layer too).
+pub(crate) fn bearer(req: &HttpRequest) -> Result<Option<&str>, ApiError> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Ok(None);
     };

@@ -6,4 +6,5 @@ pub mod http;
 pub mod passwords;
 pub mod tokens;
 
+pub(crate) use extract::bearer;
 pub use extract::{AuthUser, MaybeUser};

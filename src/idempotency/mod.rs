@@ -54,12 +54,8 @@ fn parse_key(value: &HeaderValue) -> Result<String, ApiError> {
 /// The member a valid bearer token names; `None` for a guest or a bad token (the handler then
 /// answers as it would without a key).
 fn member(req: &ServiceRequest, state: &AppState) -> Option<i64> {
-    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return None;
-    }
-    state.tokens.verify(token.trim()).ok()?.sub.parse().ok()
+    let token = crate::auth::bearer(req.request()).ok()??;
+    state.tokens.verify(token).ok()?.sub.parse().ok()
 }
 
 /// What makes two requests the same: method, path with query, content type and body.

@@ -74,20 +74,22 @@ pub fn load(
             .map(|n| (n.id, n))
             .collect()
     };
-    let mut visible = Vec::new();
-    let mut threads = HashMap::new();
-    for post in post_db::find_many(conn, &post_ids)? {
-        let thread = match threads.get(&post.thread_id) {
-            Some(t) => t,
-            None => match thread_db::find(conn, post.thread_id)? {
-                Some(t) => threads.entry(post.thread_id).or_insert(t),
-                None => continue,
-            },
-        };
-        if policy::can_view_post(Some(viewer), &post, thread).is_ok() {
-            visible.push(post);
-        }
-    }
+    let found = post_db::find_many(conn, &post_ids)?;
+    let mut thread_ids: Vec<i64> = found.iter().map(|p| p.thread_id).collect();
+    thread_ids.sort_unstable();
+    thread_ids.dedup();
+    let threads: HashMap<i64, _> = thread_db::find_many(conn, &thread_ids)?
+        .into_iter()
+        .map(|t| (t.id, t))
+        .collect();
+    let visible: Vec<_> = found
+        .into_iter()
+        .filter(|post| {
+            threads
+                .get(&post.thread_id)
+                .is_some_and(|thread| policy::can_view_post(Some(viewer), post, thread).is_ok())
+        })
+        .collect();
     let posts: HashMap<i64, PostInThread> = build_posts(conn, visible, Some(viewer))?
         .into_iter()
         .map(|p| (p.id, PostInThread::locate(p, DEFAULT_PER_PAGE)))

@@ -6,7 +6,7 @@ const COMMITTED: &str = include_str!("../../openapi/openapi.json");
 
 #[test]
 fn the_committed_openapi_document_is_current() {
-    let generated = gloss::openapi::to_pretty_json(&gloss::openapi_document());
+    let generated = gloss::openapi::to_pretty_json(gloss::openapi_document());
     assert!(
         generated == COMMITTED,
         "openapi/openapi.json is out of date: run `cargo run -- openapi --output openapi/openapi.json` and commit it"
