@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::schema::{annotations, posts, threads};
+use crate::db::schema::{annotation_w3c, annotations, posts, threads};
 use crate::db::{DbConn, MultiBackend};
 
 /// A row of `annotations`.
@@ -115,6 +115,28 @@ pub fn insert(conn: &mut DbConn, new: &NewAnnotation) -> QueryResult<AnnotationR
         }
         Ok(row)
     })
+}
+
+/// Keeps what an annotation's W3C document held beyond Gloss's fields (JSON).
+pub fn insert_w3c(conn: &mut DbConn, annotation_id: i64, data: &str) -> QueryResult<()> {
+    diesel::insert_into(annotation_w3c::table)
+        .values((
+            annotation_w3c::annotation_id.eq(annotation_id),
+            annotation_w3c::data.eq(data),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The kept W3C data of these annotations (those that have some), in one query.
+pub fn w3c_data(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(i64, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    annotation_w3c::table
+        .filter(annotation_w3c::annotation_id.eq_any(ids.to_vec()))
+        .select((annotation_w3c::annotation_id, annotation_w3c::data))
+        .load(conn)
 }
 
 /// One annotation.

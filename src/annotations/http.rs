@@ -1,6 +1,8 @@
 //! `/posts/{id}/annotations`, `/annotations`: highlight and respond to passages of posts, reply to
 //! annotations, list them by post, thread and member; `/posts/{id}/citations`: who cited what.
 
+use std::collections::HashMap;
+
 use actix_web::{delete, get, http::header, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -14,14 +16,17 @@ use super::model::{
     build_annotations, selector_from_input, AnchorStateView, Annotation, CreateAnnotation,
     Motivation, TextSelector, Visibility,
 };
-use super::w3c::{self, W3cAnnotation, W3cAnnotationInput, W3cAnnotationPage};
+use super::w3c::{
+    self, Extras, FeedList, NumberedList, W3cAnnotation, W3cAnnotationCollection,
+    W3cAnnotationInput, W3cAnnotationPage,
+};
 use crate::auth::{AuthUser, MaybeUser};
 use crate::db::utc;
 use crate::db::{now, DbConn};
 use crate::error::{ApiError, Problem, Validator};
 use crate::extract::{Json, Query};
 use crate::notifications::db as notification_db;
-use crate::pagination::{CursorPage, CursorParams, Page, PageParams};
+use crate::pagination::{CursorPage, CursorParams, CursorRequest, Page, PageParams, PageRequest};
 use crate::policy;
 use crate::posts::db::PostRow;
 use crate::posts::lookup::post_and_thread;
@@ -52,7 +57,7 @@ pub struct CreateReply {
     #[schema(
         min_length = 1,
         max_length = 10000,
-        pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+        pattern = "^[^\\u0000]*[^\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\u0000][^\\u0000]*$"
     )]
     pub body: String,
 }
@@ -193,7 +198,7 @@ pub async fn create_annotation(
     path: web::Path<i64>,
     body: Json<CreateAnnotation>,
 ) -> Result<HttpResponse, ApiError> {
-    let created = annotate(&state, user, path.into_inner(), body.0).await?;
+    let created = annotate(&state, user, path.into_inner(), body.0, None).await?;
     Ok(HttpResponse::Created()
         .insert_header((
             header::LOCATION,
@@ -233,23 +238,29 @@ pub async fn create_w3c_annotation(
     body: Json<W3cAnnotationInput>,
 ) -> Result<HttpResponse, ApiError> {
     let post_id = path.into_inner();
-    let req = w3c::to_create(body.0, post_id)?;
-    let created = annotate(&state, user, post_id, req).await?;
+    let (req, extras) = w3c::to_create(body.0, post_id)?;
+    let created = annotate(&state, user, post_id, req, extras.to_stored()).await?;
     Ok(HttpResponse::Created()
         .insert_header((
             header::LOCATION,
             format!("/api/v1/w3c/annotations/{}", created.id),
         ))
         .content_type(w3c::MEDIA_TYPE)
-        .json(w3c::from_annotation(&created, &state.config.base_url())))
+        .json(w3c::from_annotation(
+            &created,
+            Some(&extras),
+            &state.config.base_url(),
+        )))
 }
 
-/// Makes an annotation on a post (both forms of the request end here).
+/// Makes an annotation on a post (both forms of the request end here); `w3c_data` is what a W3C
+/// document held beyond Gloss's fields, kept in the same transaction.
 async fn annotate(
     state: &AppState,
     user: AuthUser,
     post_id: i64,
     req: CreateAnnotation,
+    w3c_data: Option<String>,
 ) -> Result<Annotation, ApiError> {
     let mut v = Validator::new();
     // a new annotation's text is left out when there is none, never sent blank
@@ -305,6 +316,9 @@ async fn annotate(
                         updated_at: t,
                     },
                 )?;
+                if let Some(data) = &w3c_data {
+                    annotation_db::insert_w3c(conn, row.id, data)?;
+                }
                 notification_db::notify_annotation(conn, &row, &post, None)?;
                 Ok(row)
             })?;
@@ -317,7 +331,7 @@ async fn annotate(
 
 /// A post's annotations: the public ones and the caller's private ones, in text order.
 ///
-/// The same list as a W3C AnnotationPage is at `GET /w3c/posts/{post_id}/annotations`.
+/// The same list as a W3C AnnotationCollection is at `GET /w3c/posts/{post_id}/annotations`.
 #[utoipa::path(
     tag = "annotations",
     params(("post_id" = i64, Path, description = "Post id", example = 145), AnnotationListParams),
@@ -339,38 +353,131 @@ pub async fn list_post_annotations(
     ))
 }
 
-/// A post's annotations as a W3C AnnotationPage (JSON-LD): the same items and paging as
-/// `GET /posts/{post_id}/annotations`.
+/// Which W3C collection of a post's annotations, and its page size.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct W3cPostListParams {
+    /// Items per page of the collection (default 20, at most 100).
+    #[param(minimum = 1, maximum = 100, example = 20)]
+    pub per_page: Option<u32>,
+    /// Only annotations in this state: a collection of its own.
+    #[param(example = "orphaned", value_type = Option<AnchorStateView>)]
+    pub anchor_state: Option<String>,
+}
+
+/// The page size of a W3C collection.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct W3cPageSize {
+    /// Items per page of the collection (default 20, at most 100).
+    #[param(minimum = 1, maximum = 100, example = 20)]
+    pub per_page: Option<u32>,
+}
+
+fn post_list(base: &str, post_id: i64, anchor_state: Option<&str>) -> NumberedList {
+    NumberedList {
+        list: format!("{base}/api/v1/w3c/posts/{post_id}/annotations"),
+        filter: anchor_state
+            .map(|s| format!("anchor_state={s}"))
+            .unwrap_or_default(),
+        label: format!("Annotations on post {post_id}"),
+    }
+}
+
+/// A post's annotations as a W3C AnnotationCollection (JSON-LD): how many the caller may see,
+/// and the IRIs of the first and last pages (`GET /w3c/posts/{post_id}/annotations/pages/{page}`).
 #[utoipa::path(
     tag = "annotations",
-    params(("post_id" = i64, Path, description = "Post id", example = 145), AnnotationListParams),
+    params(("post_id" = i64, Path, description = "Post id", example = 145), W3cPostListParams),
+    responses(
+        (status = 200, description = "The collection", body = W3cAnnotationCollection, content_type = "application/ld+json"),
+        (status = 404, description = "No such post", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid parameters", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/w3c/posts/{post_id}/annotations")]
+pub async fn get_w3c_post_collection(
+    state: web::Data<AppState>,
+    viewer: MaybeUser,
+    path: web::Path<i64>,
+    query: Query<W3cPostListParams>,
+) -> Result<HttpResponse, ApiError> {
+    let post_id = path.into_inner();
+    let q = query.0;
+    let list = post_list(&state.config.base_url(), post_id, q.anchor_state.as_deref());
+    let per_page = q.per_page;
+    let params = AnnotationListParams {
+        page: Some(1),
+        per_page,
+        anchor_state: q.anchor_state,
+    };
+    let total = post_annotation_count(&state, viewer, post_id, params).await?;
+    Ok(jsonld(list.collection(
+        total,
+        per_page.unwrap_or(crate::pagination::DEFAULT_PER_PAGE),
+    )))
+}
+
+/// A page of a post's W3C AnnotationCollection: an AnnotationPage (JSON-LD) with the same items
+/// and order as `GET /posts/{post_id}/annotations`.
+#[utoipa::path(
+    tag = "annotations",
+    params(
+        ("post_id" = i64, Path, description = "Post id", example = 145),
+        ("page" = u32, Path, description = "1-based page number", example = 1, minimum = 1, maximum = 1000000),
+        W3cPostListParams,
+    ),
     responses(
         (status = 200, description = "A page of annotations", body = W3cAnnotationPage, content_type = "application/ld+json"),
         (status = 404, description = "No such post", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid parameters", body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/w3c/posts/{post_id}/annotations")]
-pub async fn list_w3c_post_annotations(
+#[get("/w3c/posts/{post_id}/annotations/pages/{page}")]
+pub async fn get_w3c_post_page(
     state: web::Data<AppState>,
     viewer: MaybeUser,
-    path: web::Path<i64>,
-    query: Query<AnnotationListParams>,
+    path: web::Path<(i64, u32)>,
+    query: Query<W3cPostListParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let post_id = path.into_inner();
-    let result = post_annotations(&state, viewer, post_id, query.0).await?;
+    let (post_id, page) = path.into_inner();
+    let q = query.0;
     let base = state.config.base_url();
-    let list = format!("{base}/api/v1/w3c/posts/{post_id}/annotations");
-    Ok(jsonld(W3cAnnotationPage::from_page(&list, &result, &base)))
+    let list = post_list(&base, post_id, q.anchor_state.as_deref());
+    let params = AnnotationListParams {
+        page: Some(page),
+        per_page: q.per_page,
+        anchor_state: q.anchor_state,
+    };
+    let result = post_annotations(&state, viewer, post_id, params).await?;
+    let extras = w3c_extras(&state, &result.items).await?;
+    Ok(jsonld(list.page(&result, &extras, &base)))
 }
 
-/// A page of a post's annotations as `viewer` may see them.
-async fn post_annotations(
+/// What W3C documents held beyond Gloss's fields, for these annotations.
+async fn w3c_extras(
     state: &AppState,
-    viewer: MaybeUser,
-    post_id: i64,
-    q: AnnotationListParams,
-) -> Result<Page<Annotation>, ApiError> {
+    list: &[Annotation],
+) -> Result<HashMap<i64, Extras>, ApiError> {
+    let ids: Vec<i64> = list.iter().map(|a| a.id).collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    state
+        .db
+        .run(move |conn| {
+            Ok(annotation_db::w3c_data(conn, &ids)?
+                .into_iter()
+                .map(|(id, data)| (id, Extras::from_stored(&data)))
+                .collect())
+        })
+        .await
+}
+
+/// The page and filter of a list of a post's annotations, checked.
+fn post_list_request(q: &AnnotationListParams) -> Result<PageRequest, ApiError> {
     let page = PageParams {
         page: q.page,
         per_page: q.per_page,
@@ -385,6 +492,40 @@ async fn post_annotations(
             )
             .finish()?;
     }
+    Ok(page)
+}
+
+/// How many of a post's annotations `viewer` may see (with the list's filter).
+async fn post_annotation_count(
+    state: &AppState,
+    viewer: MaybeUser,
+    post_id: i64,
+    q: AnnotationListParams,
+) -> Result<i64, ApiError> {
+    post_list_request(&q)?;
+    state
+        .db
+        .run(move |conn| {
+            let (post, thread) = post_and_thread(conn, post_id)?;
+            policy::can_view_post(viewer.0.as_ref(), &post, &thread)?;
+            let filter = ListFilter {
+                anchor_state: q.anchor_state.as_deref(),
+            };
+            let (_, total) =
+                annotation_db::list_for_post(conn, post_id, viewer.0.map(|v| v.id), filter, 0, 0)?;
+            Ok(total)
+        })
+        .await
+}
+
+/// A page of a post's annotations as `viewer` may see them.
+async fn post_annotations(
+    state: &AppState,
+    viewer: MaybeUser,
+    post_id: i64,
+    q: AnnotationListParams,
+) -> Result<Page<Annotation>, ApiError> {
+    let page = post_list_request(&q)?;
     state
         .db
         .run(move |conn| {
@@ -442,7 +583,12 @@ pub async fn get_w3c_annotation(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let a = annotation_for(&state, viewer, path.into_inner()).await?;
-    Ok(jsonld(w3c::from_annotation(&a, &state.config.base_url())))
+    let extras = w3c_extras(&state, std::slice::from_ref(&a)).await?;
+    Ok(jsonld(w3c::from_annotation(
+        &a,
+        extras.get(&a.id),
+        &state.config.base_url(),
+    )))
 }
 
 /// One annotation as `viewer` may see it (a 404 when they may not).
@@ -689,25 +835,109 @@ pub async fn thread_annotations(
     path: web::Path<i64>,
     query: Query<PageParams>,
 ) -> Result<web::Json<Page<Annotation>>, ApiError> {
-    let id = path.into_inner();
     let page = query.0.validate()?;
-    let result = state
+    Ok(web::Json(
+        thread_annotation_page(&state, viewer, path.into_inner(), Some(page)).await?,
+    ))
+}
+
+/// A page of a thread's annotations as `viewer` may see them; with no page, only the count
+/// (`total`).
+async fn thread_annotation_page(
+    state: &AppState,
+    viewer: MaybeUser,
+    id: i64,
+    page: Option<PageRequest>,
+) -> Result<Page<Annotation>, ApiError> {
+    state
         .db
         .run(move |conn| {
             let thread = thread_db::find(conn, id)?
                 .ok_or_else(|| ApiError::not_found(format!("no thread has id {id}")))?;
             policy::can_view_thread(viewer.0.as_ref(), &thread)?;
-            let (rows, total) = annotation_db::list_for_thread(
-                conn,
-                id,
-                viewer.0.map(|v| v.id),
-                page.offset(),
-                page.limit(),
-            )?;
+            let (offset, limit) = page.map_or((0, 0), |p| (p.offset(), p.limit()));
+            let (rows, total) =
+                annotation_db::list_for_thread(conn, id, viewer.0.map(|v| v.id), offset, limit)?;
+            let page = page.unwrap_or(PageRequest {
+                page: 1,
+                per_page: crate::pagination::DEFAULT_PER_PAGE,
+            });
             Ok(page.page(build_annotations(conn, &rows, &[])?, total))
         })
-        .await?;
-    Ok(web::Json(result))
+        .await
+}
+
+fn thread_list(base: &str, thread_id: i64) -> NumberedList {
+    NumberedList {
+        list: format!("{base}/api/v1/w3c/threads/{thread_id}/annotations"),
+        filter: String::new(),
+        label: format!("Annotations in thread {thread_id}"),
+    }
+}
+
+/// A thread's annotations as a W3C AnnotationCollection (JSON-LD): how many the caller may see
+/// on its visible posts, and the IRIs of the first and last pages.
+#[utoipa::path(
+    tag = "annotations",
+    params(("thread_id" = i64, Path, description = "Thread id", example = 9), W3cPageSize),
+    responses(
+        (status = 200, description = "The collection", body = W3cAnnotationCollection, content_type = "application/ld+json"),
+        (status = 404, description = "No such thread", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid page size", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/w3c/threads/{thread_id}/annotations")]
+pub async fn get_w3c_thread_collection(
+    state: web::Data<AppState>,
+    viewer: MaybeUser,
+    path: web::Path<i64>,
+    query: Query<W3cPageSize>,
+) -> Result<HttpResponse, ApiError> {
+    let thread_id = path.into_inner();
+    let page = PageParams {
+        page: None,
+        per_page: query.0.per_page,
+    }
+    .validate()?;
+    let counted = thread_annotation_page(&state, viewer, thread_id, None).await?;
+    let list = thread_list(&state.config.base_url(), thread_id);
+    Ok(jsonld(list.collection(counted.total, page.per_page)))
+}
+
+/// A page of a thread's W3C AnnotationCollection: an AnnotationPage (JSON-LD) with the same
+/// items and order as `GET /threads/{thread_id}/annotations`.
+#[utoipa::path(
+    tag = "annotations",
+    params(
+        ("thread_id" = i64, Path, description = "Thread id", example = 9),
+        ("page" = u32, Path, description = "1-based page number", example = 1, minimum = 1, maximum = 1000000),
+        W3cPageSize,
+    ),
+    responses(
+        (status = 200, description = "A page of annotations", body = W3cAnnotationPage, content_type = "application/ld+json"),
+        (status = 404, description = "No such thread", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid page parameters", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/w3c/threads/{thread_id}/annotations/pages/{page}")]
+pub async fn get_w3c_thread_page(
+    state: web::Data<AppState>,
+    viewer: MaybeUser,
+    path: web::Path<(i64, u32)>,
+    query: Query<W3cPageSize>,
+) -> Result<HttpResponse, ApiError> {
+    let (thread_id, page) = path.into_inner();
+    let page = PageParams {
+        page: Some(page),
+        per_page: query.0.per_page,
+    }
+    .validate()?;
+    let result = thread_annotation_page(&state, viewer, thread_id, Some(page)).await?;
+    let extras = w3c_extras(&state, &result.items).await?;
+    let base = state.config.base_url();
+    Ok(jsonld(
+        thread_list(&base, thread_id).page(&result, &extras, &base),
+    ))
 }
 
 /// A member's annotations and replies visible to the caller, newest first (a feed).
@@ -728,9 +958,21 @@ pub async fn user_annotations(
     path: web::Path<String>,
     query: Query<CursorParams>,
 ) -> Result<web::Json<CursorPage<Annotation>>, ApiError> {
-    let username = path.into_inner();
     let req = query.0.validate()?;
-    let result = state
+    Ok(web::Json(
+        user_feed(&state, viewer, path.into_inner(), req).await?.1,
+    ))
+}
+
+/// A page of a member's annotations and replies as `viewer` may see them, newest first, with
+/// the member's username as spelled at registration.
+async fn user_feed(
+    state: &AppState,
+    viewer: MaybeUser,
+    username: String,
+    req: CursorRequest,
+) -> Result<(String, CursorPage<Annotation>), ApiError> {
+    state
         .db
         .run(move |conn| {
             let u = user_db::find_by_username(conn, &username)?
@@ -755,13 +997,100 @@ pub async fn user_annotations(
                 .into_iter()
                 .filter(|a| a.parent_id.is_none_or(|p| !hidden_parents.contains(&p)))
                 .collect();
-            Ok(CursorPage {
-                items: build_annotations(conn, &rows, &[])?,
-                next_cursor,
-            })
+            Ok((
+                u.username,
+                CursorPage {
+                    items: build_annotations(conn, &rows, &[])?,
+                    next_cursor,
+                },
+            ))
+        })
+        .await
+}
+
+/// The page size of a member's W3C collection.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct W3cFeedSize {
+    /// Items per page (default 20, at most 100).
+    #[param(minimum = 1, maximum = 100, example = 20)]
+    pub limit: Option<u32>,
+}
+
+fn user_list(base: &str, username: &str) -> FeedList {
+    FeedList {
+        list: format!("{base}/api/v1/w3c/users/{username}/annotations"),
+        label: format!("Annotations by {username}"),
+    }
+}
+
+/// A member's annotations as a W3C AnnotationCollection (JSON-LD), newest first: the IRI of its
+/// first page. A feed has no `total` and no `last` (counting it would read the member's whole
+/// history on every request); its pages link onwards with `next`.
+#[utoipa::path(
+    tag = "annotations",
+    params(("username" = String, Path, description = "Username, case ignored", example = "lin"), W3cFeedSize),
+    responses(
+        (status = 200, description = "The collection", body = W3cAnnotationCollection, content_type = "application/ld+json"),
+        (status = 404, description = "No such member", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid limit", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/w3c/users/{username}/annotations")]
+pub async fn get_w3c_user_collection(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: Query<W3cFeedSize>,
+) -> Result<HttpResponse, ApiError> {
+    let req = CursorParams {
+        cursor: None,
+        limit: query.0.limit,
+    }
+    .validate()?;
+    let username = path.into_inner();
+    let name = username.clone();
+    let found = state
+        .db
+        .run(move |conn| {
+            user_db::find_by_username(conn, &name)?
+                .ok_or_else(|| ApiError::not_found(format!("no member is named {name:?}")))
         })
         .await?;
-    Ok(web::Json(result))
+    let list = user_list(&state.config.base_url(), &found.username);
+    Ok(jsonld(list.collection(req.limit)))
+}
+
+/// A page of a member's W3C AnnotationCollection: an AnnotationPage (JSON-LD) with the same
+/// items and order as `GET /users/{username}/annotations`; `next` continues the feed.
+#[utoipa::path(
+    tag = "annotations",
+    params(("username" = String, Path, description = "Username, case ignored", example = "lin"), CursorParams),
+    responses(
+        (status = 200, description = "A page of annotations, newest first", body = W3cAnnotationPage, content_type = "application/ld+json"),
+        (status = 404, description = "No such member", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid cursor or limit", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/w3c/users/{username}/annotations/pages")]
+pub async fn get_w3c_user_page(
+    state: web::Data<AppState>,
+    viewer: MaybeUser,
+    path: web::Path<String>,
+    query: Query<CursorParams>,
+) -> Result<HttpResponse, ApiError> {
+    let cursor = query.0.cursor.clone().filter(|c| !c.is_empty());
+    let req = query.0.validate()?;
+    let (name, result) = user_feed(&state, viewer, path.into_inner(), req).await?;
+    let extras = w3c_extras(&state, &result.items).await?;
+    let base = state.config.base_url();
+    Ok(jsonld(user_list(&base, &name).page(
+        cursor.as_deref(),
+        req.limit,
+        &result,
+        &extras,
+        &base,
+    )))
 }
 
 /// Who cited which passage of a post.
@@ -875,7 +1204,12 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_annotation)
         .service(create_w3c_annotation)
         .service(list_post_annotations)
-        .service(list_w3c_post_annotations)
+        .service(get_w3c_post_collection)
+        .service(get_w3c_post_page)
+        .service(get_w3c_thread_collection)
+        .service(get_w3c_thread_page)
+        .service(get_w3c_user_collection)
+        .service(get_w3c_user_page)
         .service(get_annotation)
         .service(get_w3c_annotation)
         .service(update_annotation)

@@ -1,12 +1,15 @@
 //! W3C Web Annotation interop: the JSON-LD form of annotations (and pages of them), and reading a
 //! W3C annotation document as a request to annotate.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::model::{Annotation, CreateAnnotation, Motivation, SelectorInput};
 use crate::error::{ApiError, FieldError};
+use crate::pagination::{CursorPage, Page};
 
 /// The JSON-LD context of the Web Annotation model.
 pub const CONTEXT: &str = "http://www.w3.org/ns/anno.jsonld";
@@ -14,13 +17,14 @@ pub const CONTEXT: &str = "http://www.w3.org/ns/anno.jsonld";
 pub const MEDIA_TYPE: &str = "application/ld+json; profile=\"http://www.w3.org/ns/anno.jsonld\"";
 
 /// One value or a list of them, as JSON-LD allows.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(untagged)]
 pub enum OneOrMany<T> {
+    /// Several values (tried first: a list is never read as one value of a type that takes
+    /// anything).
+    Many(Vec<T>),
     /// A single value.
     One(T),
-    /// Several values.
-    Many(Vec<T>),
 }
 
 impl<T> OneOrMany<T> {
@@ -30,9 +34,24 @@ impl<T> OneOrMany<T> {
             OneOrMany::Many(v) => v,
         }
     }
+
+    /// The values, each with the name of its field in error messages (`target`, or `target[1]`
+    /// when a list was sent).
+    fn named(self, field: &str) -> Vec<(String, T)> {
+        match self {
+            OneOrMany::One(t) => vec![(field.to_string(), t)],
+            OneOrMany::Many(v) => v
+                .into_iter()
+                .enumerate()
+                .map(|(i, t)| (format!("{field}[{i}]"), t))
+                .collect(),
+        }
+    }
 }
 
-/// A W3C selector into the text of a post.
+/// A W3C selector into the text of a post. Gloss anchors an annotation by a TextQuoteSelector
+/// and/or a TextPositionSelector; a FragmentSelector or RangeSelector sent beside one is kept as
+/// given and returned with the annotation. Other selector types are refused.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type")]
 pub enum W3cSelector {
@@ -40,50 +59,100 @@ pub enum W3cSelector {
     TextQuoteSelector {
         #[schema(max_length = 50000)]
         exact: String,
-        #[serde(default)]
-        #[schema(max_length = 1000)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(max_length = 1000, nullable = false)]
         prefix: Option<String>,
-        #[serde(default)]
-        #[schema(max_length = 1000)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(max_length = 1000, nullable = false)]
         suffix: Option<String>,
     },
     /// Offsets in code points of the post's `body_text`.
     TextPositionSelector { start: u64, end: u64 },
-    /// Any other selector type: ignored.
-    #[serde(other)]
-    Other,
+    /// A fragment identifier of the post's representation (kept as data).
+    FragmentSelector {
+        #[schema(max_length = 2000)]
+        value: String,
+        /// The specification the fragment follows (an IRI).
+        #[serde(
+            rename = "conformsTo",
+            default,
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[schema(max_length = 2000, nullable = false)]
+        conforms_to: Option<String>,
+    },
+    /// A range from one selection to another (kept as data).
+    RangeSelector {
+        /// The selector where the range starts (an object with a `type`, kept as given).
+        #[serde(rename = "startSelector")]
+        #[schema(value_type = W3cKeptSelector)]
+        start_selector: serde_json::Value,
+        /// The selector where the range ends (an object with a `type`, kept as given).
+        #[serde(rename = "endSelector")]
+        #[schema(value_type = W3cKeptSelector)]
+        end_selector: serde_json::Value,
+    },
 }
 
-/// The target of an annotation: the post (or, for a reply, the annotation) and where in it.
+/// A selector Gloss keeps as given (the ends of a RangeSelector): an object with a `type`, and
+/// whatever that type of selector holds.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct W3cKeptSelector {
+    /// The selector's type, such as `XPathSelector` or `TextPositionSelector`.
+    #[serde(rename = "type")]
+    #[schema(max_length = 64)]
+    pub kind: String,
+}
+
+/// The target of an annotation: the post (or, for a reply, the annotated annotation) and where
+/// in it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct W3cTarget {
-    /// The post's URL (or the annotated annotation's URL, for a reply).
-    #[serde(default)]
-    #[schema(max_length = 2000, required = true)]
-    pub source: Option<String>,
-    /// Both selectors of the passage (absent for replies).
+    /// The post's IRI (or the annotated annotation's, for a reply).
+    #[schema(max_length = 2000)]
+    pub source: String,
+    /// The selectors of the passage: alternatives that select the same text (absent for
+    /// replies and for a target that is the whole post).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub selector: Option<Vec<W3cSelector>>,
 }
 
-/// A textual body.
+/// A body of an annotation: a TextualBody (`value`), or an external resource named by its IRI
+/// (`id`).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct W3cBody {
-    /// Always `TextualBody`.
-    #[serde(rename = "type", default)]
-    #[schema(max_length = 64)]
+    /// The IRI of an external body resource.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 2000, nullable = false)]
+    pub id: Option<String>,
+    /// `TextualBody` for text; a resource's class (`Image`, `Text`, …) for others.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 64, nullable = false)]
     pub kind: Option<String>,
     /// The text (Markdown, up to 10,000 characters) or the tag (up to 50).
-    #[schema(max_length = 10000)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 10000, nullable = false)]
     pub value: Option<String>,
-    /// `text/markdown` for the annotation's text.
+    /// The media type, as given (`text/markdown` when none was).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 64, nullable = false)]
+    #[schema(
+        max_length = 64,
+        nullable = false,
+        pattern = "^(application|audio|example|image|multipart|text|video)/"
+    )]
     pub format: Option<String>,
-    /// `tagging` for a tag; the motivation for the text.
+    /// The language (BCP 47), as given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 64, nullable = false)]
+    #[schema(
+        max_length = 64,
+        nullable = false,
+        pattern = "^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$"
+    )]
+    pub language: Option<String>,
+    /// `tagging` for a tag; for the text, the purpose as given (the motivation when none was).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Motivation>, nullable = false)]
     pub purpose: Option<String>,
 }
 
@@ -119,20 +188,45 @@ pub struct W3cAnnotation {
     pub creator: W3cAgent,
     pub created: DateTime<Utc>,
     pub modified: DateTime<Utc>,
+    /// The text, the tags, and any further bodies sent in (absent when there are none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(required = false)]
     pub body: Vec<W3cBody>,
-    pub target: W3cTarget,
+    /// The passage; a list when further targets on the same post were sent in (the passage
+    /// first).
+    pub target: OneOrMany<W3cTarget>,
 }
 
-/// The collection a page belongs to.
+/// A list of annotations as a W3C AnnotationCollection: how many there are, and the IRIs of its
+/// first and last AnnotationPages.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct W3cCollectionRef {
-    /// The list's IRI (without a page).
+#[schema(example = json!({"@context": "http://www.w3.org/ns/anno.jsonld",
+    "id": "http://127.0.0.1:8080/api/v1/w3c/posts/145/annotations", "type": "AnnotationCollection",
+    "label": "Annotations on post 145", "total": 42,
+    "first": "http://127.0.0.1:8080/api/v1/w3c/posts/145/annotations/pages/1?per_page=20",
+    "last": "http://127.0.0.1:8080/api/v1/w3c/posts/145/annotations/pages/3?per_page=20"}))]
+pub struct W3cAnnotationCollection {
+    #[serde(rename = "@context")]
+    pub context: String,
+    /// The collection's IRI (this document's address, without the page size).
     pub id: String,
     /// Always `AnnotationCollection`.
     #[serde(rename = "type")]
     pub kind: String,
-    /// Annotations in the whole list.
-    pub total: i64,
+    pub label: String,
+    /// Annotations in the collection; absent for a member's feed (counting it would cost the
+    /// member's whole history on every read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub total: Option<i64>,
+    /// The first page's IRI; absent when the collection is empty.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub first: Option<String>,
+    /// The last page's IRI; absent when the collection is empty, and for a member's feed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub last: Option<String>,
 }
 
 /// A page of annotations in W3C JSON-LD.
@@ -141,235 +235,627 @@ pub struct W3cAnnotationPage {
     #[serde(rename = "@context")]
     pub context: String,
     pub id: String,
+    /// Always `AnnotationPage`.
     #[serde(rename = "type")]
     pub kind: String,
-    /// The whole list, with its total.
+    /// The IRI of the collection the page belongs to.
     #[serde(rename = "partOf")]
-    pub part_of: W3cCollectionRef,
+    pub part_of: String,
     /// The next page's IRI; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub next: Option<String>,
-    /// The previous page's IRI; absent on the first page.
+    /// The previous page's IRI; absent on the first page, and in a member's feed.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub prev: Option<String>,
-    #[serde(rename = "startIndex")]
-    pub start_index: i64,
+    /// The position of the page's first item in the collection, from 0; absent in a member's
+    /// feed.
+    #[serde(rename = "startIndex", skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub start_index: Option<i64>,
     pub items: Vec<W3cAnnotation>,
 }
 
-impl W3cAnnotationPage {
-    /// A page of the list at `list` (an IRI without a page), from Gloss's page of it.
-    pub fn from_page(list: &str, page: &crate::pagination::Page<Annotation>, base: &str) -> Self {
-        let at = |n: u32| format!("{list}?page={n}&per_page={}", page.per_page);
+/// Where a page-numbered list lives: `{list}?{filter}` is the collection,
+/// `{list}/pages/{n}?per_page={m}&{filter}` its pages.
+pub struct NumberedList {
+    /// The collection's IRI without a query.
+    pub list: String,
+    /// `name=value` pairs that select the collection's members (empty for none).
+    pub filter: String,
+    pub label: String,
+}
+
+impl NumberedList {
+    fn collection_id(&self) -> String {
+        if self.filter.is_empty() {
+            self.list.clone()
+        } else {
+            format!("{}?{}", self.list, self.filter)
+        }
+    }
+
+    fn page_id(&self, page: i64, per_page: u32) -> String {
+        let filter = if self.filter.is_empty() {
+            String::new()
+        } else {
+            format!("&{}", self.filter)
+        };
+        format!("{}/pages/{page}?per_page={per_page}{filter}", self.list)
+    }
+
+    /// The collection document, from the list's size.
+    pub fn collection(&self, total: i64, per_page: u32) -> W3cAnnotationCollection {
+        let pages = (total + i64::from(per_page) - 1) / i64::from(per_page);
+        W3cAnnotationCollection {
+            context: CONTEXT.into(),
+            id: self.collection_id(),
+            kind: "AnnotationCollection".into(),
+            label: self.label.clone(),
+            total: Some(total),
+            first: (pages > 0).then(|| self.page_id(1, per_page)),
+            last: (pages > 0).then(|| self.page_id(pages, per_page)),
+        }
+    }
+
+    /// A page document, from Gloss's page of the list.
+    pub fn page(
+        &self,
+        page: &Page<Annotation>,
+        extras: &HashMap<i64, Extras>,
+        base: &str,
+    ) -> W3cAnnotationPage {
+        let n = i64::from(page.page);
         W3cAnnotationPage {
             context: CONTEXT.into(),
-            id: at(page.page),
+            id: self.page_id(n, page.per_page),
             kind: "AnnotationPage".into(),
-            part_of: W3cCollectionRef {
-                id: list.to_string(),
-                kind: "AnnotationCollection".into(),
-                total: page.total,
-            },
-            next: (i64::from(page.page) < page.total_pages).then(|| at(page.page + 1)),
-            prev: (page.page > 1).then(|| at(page.page - 1)),
-            start_index: (i64::from(page.page) - 1) * i64::from(page.per_page),
-            items: page
-                .items
-                .iter()
-                .map(|a| from_annotation(a, base))
-                .collect(),
+            part_of: self.collection_id(),
+            next: (n < page.total_pages).then(|| self.page_id(n + 1, page.per_page)),
+            prev: (n > 1).then(|| self.page_id(n - 1, page.per_page)),
+            start_index: Some((n - 1) * i64::from(page.per_page)),
+            items: items(&page.items, extras, base),
         }
+    }
+}
+
+/// A member's annotations, newest first, paged by cursor: `{list}` is the collection,
+/// `{list}/pages?limit={m}[&cursor={cursor}]` its pages.
+pub struct FeedList {
+    /// The collection's IRI.
+    pub list: String,
+    pub label: String,
+}
+
+impl FeedList {
+    fn page_id(&self, cursor: Option<&str>, limit: u32) -> String {
+        match cursor {
+            Some(c) => format!("{}/pages?limit={limit}&cursor={c}", self.list),
+            None => format!("{}/pages?limit={limit}", self.list),
+        }
+    }
+
+    /// The collection document: its first page (a feed has no count and no last page).
+    pub fn collection(&self, limit: u32) -> W3cAnnotationCollection {
+        W3cAnnotationCollection {
+            context: CONTEXT.into(),
+            id: self.list.clone(),
+            kind: "AnnotationCollection".into(),
+            label: self.label.clone(),
+            total: None,
+            first: Some(self.page_id(None, limit)),
+            last: None,
+        }
+    }
+
+    /// A page document, from Gloss's page of the feed (`cursor` as the client sent it).
+    pub fn page(
+        &self,
+        cursor: Option<&str>,
+        limit: u32,
+        page: &CursorPage<Annotation>,
+        extras: &HashMap<i64, Extras>,
+        base: &str,
+    ) -> W3cAnnotationPage {
+        W3cAnnotationPage {
+            context: CONTEXT.into(),
+            id: self.page_id(cursor, limit),
+            kind: "AnnotationPage".into(),
+            part_of: self.list.clone(),
+            next: page
+                .next_cursor
+                .as_deref()
+                .map(|c| self.page_id(Some(c), limit)),
+            prev: None,
+            start_index: None,
+            items: items(&page.items, extras, base),
+        }
+    }
+}
+
+fn items(list: &[Annotation], extras: &HashMap<i64, Extras>, base: &str) -> Vec<W3cAnnotation> {
+    list.iter()
+        .map(|a| from_annotation(a, extras.get(&a.id), base))
+        .collect()
+}
+
+/// What a W3C document sent in held beyond Gloss's own fields, kept as given and returned in
+/// the annotation's W3C form: the text body's format, language and purpose, further bodies
+/// (IRIs, more text), selectors beside the text selector, and further targets on the post.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Extras {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bodies: Vec<W3cBody>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub selectors: Vec<W3cSelector>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<W3cTarget>,
+}
+
+impl Extras {
+    /// The stored form; `None` when there is nothing beyond Gloss's fields.
+    pub fn to_stored(&self) -> Option<String> {
+        let json = serde_json::to_string(self).ok()?;
+        (json != "{}").then_some(json)
+    }
+
+    /// Reads the stored form (an unreadable one counts as none).
+    pub fn from_stored(json: &str) -> Extras {
+        serde_json::from_str(json).unwrap_or_default()
     }
 }
 
 /// A W3C annotation document sent to `POST /w3c/posts/{id}/annotations`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[schema(example = json!({"@context": "http://www.w3.org/ns/anno.jsonld", "type": "Annotation",
+    "motivation": "commenting",
+    "body": [{"type": "TextualBody", "value": "This commits to very little.", "format": "text/plain", "language": "en"},
+             "https://example.org/analysis/7"],
+    "target": {"source": "http://127.0.0.1:8080/api/v1/posts/145", "selector": [
+        {"type": "TextQuoteSelector", "exact": "strengthen mutual support"},
+        {"type": "FragmentSelector", "value": "par=3"}]}}))]
 pub struct W3cAnnotationInput {
+    /// `http://www.w3.org/ns/anno.jsonld`, alone or in a list.
     #[serde(rename = "@context", default)]
-    #[schema(value_type = Option<String>, max_length = 200)]
-    pub context: Option<serde_json::Value>,
+    pub context: Option<OneOrMany<String>>,
+    /// `Annotation`, alone or in a list.
     #[serde(rename = "type", default)]
-    #[schema(value_type = Option<String>, max_length = 64)]
-    pub kind: Option<serde_json::Value>,
-    /// One motivation (or a list; the first is used).
+    pub kind: Option<OneOrMany<String>>,
+    /// One of the thirteen W3C motivations (or a list of them; Gloss keeps the first).
     #[serde(default)]
-    #[schema(value_type = Option<String>, max_length = 64)]
     pub motivation: Option<OneOrMany<String>>,
-    /// TextualBody objects: the text, and any tags (`purpose: tagging`).
+    /// TextualBody objects (the first without `purpose: tagging` is the annotation's text, each
+    /// `tagging` one a tag, any further one kept as given) and IRIs of body resources (kept).
     #[serde(default)]
-    #[schema(value_type = Option<Vec<W3cBody>>)]
-    pub body: Option<OneOrMany<W3cBody>>,
-    /// A plain-text body (up to 10,000 characters).
+    pub body: Option<OneOrMany<W3cBodyInput>>,
+    /// A plain-text body (up to 10,000 characters); not together with `body`.
     #[serde(rename = "bodyValue", default)]
     #[schema(max_length = 10000)]
     pub body_value: Option<String>,
     /// Gloss's extension: `public` (default) or `private`.
     #[serde(default)]
     pub visibility: Option<super::model::Visibility>,
-    pub target: W3cTargetInput,
+    /// The post, as its IRI or a SpecificResource with selectors; a list of them, all on this
+    /// post: the first with a TextQuoteSelector or TextPositionSelector is the passage, the
+    /// others are kept as given.
+    pub target: OneOrMany<W3cTargetInput>,
 }
 
-/// The target of a W3C annotation sent in.
+/// A body sent in: an IRI, or a resource object.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
-pub struct W3cTargetInput {
-    /// The post's URL; when given, it must name the post in the request path.
+#[serde(untagged)]
+pub enum W3cBodyInput {
+    /// The IRI of a body resource.
+    Iri(String),
+    /// A TextualBody or a described resource.
+    Resource(W3cBody),
+}
+
+/// A target sent in: the post's IRI, or a SpecificResource on it.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum W3cTargetInput {
+    /// The post's IRI.
+    Iri(String),
+    /// The post and where in it.
+    Resource(W3cTargetResource),
+}
+
+/// A SpecificResource on the post.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct W3cTargetResource {
+    /// The post's IRI; when left out, the post in the request path.
     #[serde(default)]
     #[schema(max_length = 2000)]
     pub source: Option<String>,
+    /// One selector or a list of alternatives.
     #[serde(default)]
-    #[schema(value_type = Option<Vec<W3cSelector>>)]
-    pub selector: Option<OneOrMany<W3cSelector>>,
+    #[schema(value_type = Option<OneOrMany<W3cSelector>>)]
+    pub selector: Option<OneOrMany<serde_json::Value>>,
 }
 
-/// Reads a W3C annotation document as Gloss's own create request.
-pub fn to_create(input: W3cAnnotationInput, post_id: i64) -> Result<CreateAnnotation, ApiError> {
-    check_ignored_lengths(&input)?;
-    let motivation_name = input
-        .motivation
-        .and_then(|m| m.into_vec().into_iter().next())
-        .map(|m| m.trim_start_matches("oa:").to_string())
-        .unwrap_or_else(|| "highlighting".into());
-    let motivation: Motivation = serde_json::from_value(serde_json::Value::String(motivation_name))
-        .map_err(|_| {
-            ApiError::invalid_field("motivation", "is not a W3C motivation this server knows")
-        })?;
-    let mut text = input.body_value;
-    let mut tags = Vec::new();
-    for b in input.body.map(OneOrMany::into_vec).unwrap_or_default() {
-        match (b.purpose.as_deref(), b.value) {
-            (Some("tagging"), Some(v)) => tags.push(v),
-            (_, Some(v)) if text.is_none() => text = Some(v),
-            _ => {}
+const MAX_IRI: usize = 2000;
+const MAX_EXTRAS: usize = 10;
+/// The most a W3C document may keep beside Gloss's fields, in characters of JSON.
+const MAX_KEPT: usize = 20_000;
+
+fn is_iri(s: &str) -> bool {
+    let Some((scheme, rest)) = s.split_once(':') else {
+        return false;
+    };
+    let mut chars = scheme.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        && !rest.is_empty()
+        && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+        && s.chars().count() <= MAX_IRI
+}
+
+fn is_media_type(s: &str) -> bool {
+    s.chars().count() <= 64
+        && [
+            "application/",
+            "audio/",
+            "example/",
+            "image/",
+            "multipart/",
+            "text/",
+            "video/",
+        ]
+        .iter()
+        .any(|t| s.starts_with(t) && s.len() > t.len())
+        && !s.chars().any(char::is_whitespace)
+}
+
+fn is_language_tag(s: &str) -> bool {
+    s.len() <= 64
+        && s.split('-').enumerate().all(|(i, part)| {
+            (1..=8).contains(&part.len())
+                && part.chars().all(|c| {
+                    if i == 0 {
+                        c.is_ascii_alphabetic()
+                    } else {
+                        c.is_ascii_alphanumeric()
+                    }
+                })
+        })
+}
+
+/// Collects field errors while a W3C document is read.
+#[derive(Default)]
+struct Errors(Vec<FieldError>);
+
+impl Errors {
+    fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push(FieldError {
+            field: field.into(),
+            message: message.into(),
+        });
+    }
+}
+
+/// Reads a W3C annotation document as Gloss's own create request, and what it holds beyond
+/// Gloss's fields.
+pub fn to_create(
+    input: W3cAnnotationInput,
+    post_id: i64,
+) -> Result<(CreateAnnotation, Extras), ApiError> {
+    let mut errors = Errors::default();
+    let mut extras = Extras::default();
+    if let Some(context) = input.context {
+        let all = context.into_vec();
+        if all.iter().any(|c| c.chars().count() > 200) {
+            errors.add("@context", "each value must be at most 200 characters");
+        } else if !all.iter().any(|c| c == CONTEXT) {
+            errors.add("@context", format!("must be or include {CONTEXT}"));
         }
     }
-    if let Some(source) = &input.target.source {
-        if !source
+    if let Some(kind) = input.kind {
+        if !kind.into_vec().iter().any(|k| k == "Annotation") {
+            errors.add("type", "must be or include Annotation");
+        }
+    }
+    let mut motivation = Motivation::Highlighting;
+    if let Some(m) = input.motivation {
+        let all = m.into_vec();
+        match all
+            .iter()
+            .map(|m| motivation_named(m))
+            .collect::<Option<Vec<_>>>()
+        {
+            Some(known) if !known.is_empty() => motivation = known[0],
+            Some(_) => errors.add("motivation", "must name at least one motivation"),
+            None => errors.add(
+                "motivation",
+                "must be one of the thirteen W3C motivations (assessing, bookmarking, \
+                 classifying, commenting, describing, editing, highlighting, identifying, \
+                 linking, moderating, questioning, replying, tagging)",
+            ),
+        }
+    }
+    let mut text = None;
+    let mut tags = Vec::new();
+    if input.body.is_some() && input.body_value.is_some() {
+        errors.add("bodyValue", "must not be sent together with body");
+    }
+    if let Some(v) = input.body_value {
+        text = Some(v);
+    }
+    for (field, body) in input.body.map(|b| b.named("body")).unwrap_or_default() {
+        let body = match body {
+            W3cBodyInput::Iri(iri) => W3cBody {
+                id: Some(iri),
+                kind: None,
+                value: None,
+                format: None,
+                language: None,
+                purpose: None,
+            },
+            W3cBodyInput::Resource(b) => b,
+        };
+        check_body(&mut errors, &field, &body);
+        match (&body.value, body.purpose.as_deref()) {
+            (Some(tag), Some("tagging")) => tags.push(tag.clone()),
+            (Some(value), _) if text.is_none() => {
+                text = Some(value.clone());
+                extras.format = body.format;
+                extras.language = body.language;
+                extras.purpose = body.purpose;
+            }
+            (Some(_), _) | (None, _) if body.value.is_some() || body.id.is_some() => {
+                extras.bodies.push(body)
+            }
+            _ => errors.add(
+                field,
+                "needs a value (a TextualBody) or an id (the IRI of a body resource)",
+            ),
+        }
+    }
+    if extras.bodies.len() > MAX_EXTRAS {
+        errors.add(
+            "body",
+            format!("at most {MAX_EXTRAS} bodies besides the text and tags"),
+        );
+    }
+    let mut passage: Option<SelectorInput> = None;
+    for (field, target) in input.target.named("target") {
+        let (source, selectors) = match target {
+            W3cTargetInput::Iri(iri) => (Some(iri), Vec::new()),
+            W3cTargetInput::Resource(r) => (
+                r.source,
+                r.selector
+                    .map(|s| s.named(&format!("{field}.selector")))
+                    .unwrap_or_default(),
+            ),
+        };
+        if let Some(source) = &source {
+            if !names_post(source, post_id) {
+                errors.add(
+                    format!("{field}.source"),
+                    format!("must be this post's IRI (ending in /posts/{post_id})"),
+                );
+                continue;
+            }
+        }
+        let mut read = Vec::new();
+        for (sfield, value) in selectors {
+            match serde_json::from_value::<W3cSelector>(value) {
+                Ok(W3cSelector::RangeSelector {
+                    start_selector,
+                    end_selector,
+                }) if !start_selector["type"].is_string() || !end_selector["type"].is_string() => {
+                    errors.add(
+                        sfield,
+                        "startSelector and endSelector must be selector objects with a type",
+                    )
+                }
+                Ok(s) => read.push(s),
+                Err(e) => errors.add(sfield, selector_message(&e.to_string())),
+            }
+        }
+        if read.len() > MAX_EXTRAS {
+            errors.add(
+                format!("{field}.selector"),
+                format!("at most {MAX_EXTRAS} selectors"),
+            );
+        }
+        let has_text = read.iter().any(|s| {
+            matches!(
+                s,
+                W3cSelector::TextQuoteSelector { .. } | W3cSelector::TextPositionSelector { .. }
+            )
+        });
+        if passage.is_none() && has_text {
+            let mut selector = SelectorInput::default();
+            for s in read {
+                match s {
+                    W3cSelector::TextQuoteSelector {
+                        exact,
+                        prefix,
+                        suffix,
+                    } => {
+                        selector.exact = Some(exact);
+                        selector.prefix = prefix;
+                        selector.suffix = suffix;
+                    }
+                    W3cSelector::TextPositionSelector { start, end } => {
+                        selector.start = Some(start);
+                        selector.end = Some(end);
+                    }
+                    other => extras.selectors.push(other),
+                }
+            }
+            passage = Some(selector);
+        } else {
+            extras.targets.push(W3cTarget {
+                source: source.unwrap_or_else(|| format!("/api/v1/posts/{post_id}")),
+                selector: (!read.is_empty()).then_some(read),
+            });
+        }
+    }
+    if extras.targets.len() > MAX_EXTRAS {
+        errors.add(
+            "target",
+            format!("at most {MAX_EXTRAS} targets besides the passage"),
+        );
+    }
+    if extras
+        .to_stored()
+        .is_some_and(|json| json.chars().count() > MAX_KEPT)
+    {
+        errors.add(
+            "target",
+            format!(
+                "what is kept beside Gloss's fields (further bodies, selectors and targets) \
+                 must take at most {MAX_KEPT} characters"
+            ),
+        );
+    }
+    if passage.is_none() && errors.0.is_empty() {
+        errors.add(
+            "target",
+            "Gloss annotates a passage: one target needs a TextQuoteSelector or a \
+             TextPositionSelector (FragmentSelectors, RangeSelectors and further targets on the \
+             post are kept beside it)",
+        );
+    }
+    if !errors.0.is_empty() {
+        return Err(ApiError::validation(errors.0));
+    }
+    Ok((
+        CreateAnnotation {
+            motivation,
+            body: text,
+            tags,
+            visibility: input.visibility,
+            selector: passage.unwrap_or_default(),
+        },
+        extras,
+    ))
+}
+
+fn motivation_named(name: &str) -> Option<Motivation> {
+    let name = name.trim_start_matches("oa:");
+    serde_json::from_value(serde_json::Value::String(name.into())).ok()
+}
+
+fn names_post(iri: &str, post_id: i64) -> bool {
+    iri.chars().count() <= MAX_IRI
+        && iri
             .trim_end_matches('/')
             .ends_with(&format!("/posts/{post_id}"))
-        {
-            return Err(ApiError::validation(vec![FieldError {
-                field: "target.source".into(),
-                message: format!("must be this post's URL (ending in /posts/{post_id})"),
-            }]));
-        }
-    }
-    let mut selector = SelectorInput::default();
-    for s in input
-        .target
-        .selector
-        .map(OneOrMany::into_vec)
-        .unwrap_or_default()
-    {
-        match s {
-            W3cSelector::TextQuoteSelector {
-                exact,
-                prefix,
-                suffix,
-            } => {
-                selector.exact = Some(exact);
-                selector.prefix = prefix;
-                selector.suffix = suffix;
-            }
-            W3cSelector::TextPositionSelector { start, end } => {
-                selector.start = Some(start);
-                selector.end = Some(end);
-            }
-            W3cSelector::Other => {}
-        }
-    }
-    Ok(CreateAnnotation {
-        motivation,
-        body: text,
-        tags,
-        visibility: input.visibility,
-        selector,
-    })
 }
 
-/// The parts of a W3C document that Gloss reads only to ignore still have the documented maximum
-/// lengths (the text, tags and selectors are checked later, as for Gloss's own form).
-fn check_ignored_lengths(input: &W3cAnnotationInput) -> Result<(), ApiError> {
-    fn strings(v: &serde_json::Value) -> Vec<&str> {
-        match v {
-            serde_json::Value::String(s) => vec![s.as_str()],
-            serde_json::Value::Array(a) => a.iter().filter_map(|s| s.as_str()).collect(),
-            _ => vec![],
-        }
-    }
-    let mut checks: Vec<(&str, &str, usize)> = Vec::new();
-    for s in input.context.iter().flat_map(strings) {
-        checks.push(("@context", s, 200));
-    }
-    for s in input.kind.iter().flat_map(strings) {
-        checks.push(("type", s, 64));
-    }
-    if let Some(m) = &input.motivation {
-        let all: Vec<&String> = match m {
-            OneOrMany::One(s) => vec![s],
-            OneOrMany::Many(v) => v.iter().collect(),
-        };
-        for s in all {
-            checks.push(("motivation", s, 64));
-        }
-    }
-    let bodies: Vec<&W3cBody> = match &input.body {
-        Some(OneOrMany::One(b)) => vec![b],
-        Some(OneOrMany::Many(v)) => v.iter().collect(),
-        None => vec![],
-    };
-    for b in bodies {
-        for (field, value) in [
-            ("body.type", &b.kind),
-            ("body.format", &b.format),
-            ("body.purpose", &b.purpose),
-        ] {
-            if let Some(v) = value {
-                checks.push((field, v, 64));
-            }
-        }
-    }
-    if let Some(source) = &input.target.source {
-        checks.push(("target.source", source, 2000));
-    }
-    let errors: Vec<FieldError> = checks
-        .into_iter()
-        .filter(|(_, value, max)| value.chars().count() > *max)
-        .map(|(field, _, max)| FieldError {
-            field: field.into(),
-            message: format!("must be at most {max} characters"),
-        })
-        .collect();
-    if errors.is_empty() {
-        Ok(())
+/// What to say about a selector that could not be read: serde's words when a field is wrong,
+/// the supported types when the type is unknown.
+fn selector_message(serde: &str) -> String {
+    let serde = serde.split(" at line ").next().unwrap_or(serde);
+    if serde.starts_with("unknown variant") || serde.starts_with("missing field `type`") {
+        "Gloss reads TextQuoteSelector and TextPositionSelector, and keeps FragmentSelector and \
+         RangeSelector beside one of them; other selector types are not supported"
+            .into()
+    } else if serde.starts_with("invalid type") || serde.contains("W3cSelector") {
+        "must be a selector object with a type (TextQuoteSelector, TextPositionSelector, \
+         FragmentSelector or RangeSelector)"
+            .into()
     } else {
-        Err(ApiError::validation(errors))
+        serde.to_string()
     }
 }
 
-/// The JSON-LD form of an annotation. `base` is the server's public URL.
-pub fn from_annotation(a: &Annotation, base: &str) -> W3cAnnotation {
+fn check_body(errors: &mut Errors, field: &str, body: &W3cBody) {
+    if let Some(id) = &body.id {
+        if !is_iri(id) {
+            errors.add(
+                format!("{field}.id"),
+                format!("must be an absolute IRI of at most {MAX_IRI} characters"),
+            );
+        }
+    }
+    if let Some(kind) = &body.kind {
+        if kind.chars().count() > 64 {
+            errors.add(format!("{field}.type"), "must be at most 64 characters");
+        }
+    }
+    if let Some(format) = &body.format {
+        if !is_media_type(format) {
+            errors.add(
+                format!("{field}.format"),
+                "must be a media type such as text/markdown or text/plain",
+            );
+        }
+    }
+    if let Some(language) = &body.language {
+        if !is_language_tag(language) {
+            errors.add(
+                format!("{field}.language"),
+                "must be a BCP 47 language tag such as en or zh-Hans",
+            );
+        }
+    }
+    if let Some(purpose) = &body.purpose {
+        if motivation_named(purpose).is_none() {
+            errors.add(
+                format!("{field}.purpose"),
+                "must be one of the thirteen W3C motivations",
+            );
+        }
+    }
+    if let Some(value) = &body.value {
+        if value.chars().count() > 10_000 {
+            errors.add(format!("{field}.value"), "must be at most 10000 characters");
+        }
+    }
+}
+
+/// The JSON-LD form of an annotation, with what its W3C document held beyond Gloss's fields.
+/// `base` is the server's public URL.
+pub fn from_annotation(a: &Annotation, extras: Option<&Extras>, base: &str) -> W3cAnnotation {
+    let none = Extras::default();
+    let extras = extras.unwrap_or(&none);
     let mut body = Vec::new();
     if let Some(text) = &a.body {
         body.push(W3cBody {
+            id: None,
             kind: Some("TextualBody".into()),
             value: Some(text.clone()),
-            format: Some("text/markdown".into()),
-            purpose: Some(a.motivation.as_str().into()),
+            format: Some(
+                extras
+                    .format
+                    .clone()
+                    .unwrap_or_else(|| "text/markdown".into()),
+            ),
+            language: extras.language.clone(),
+            purpose: Some(
+                extras
+                    .purpose
+                    .clone()
+                    .unwrap_or_else(|| a.motivation.as_str().into()),
+            ),
         });
     }
     for t in &a.tags {
         body.push(W3cBody {
+            id: None,
             kind: Some("TextualBody".into()),
             value: Some(t.clone()),
             format: None,
+            language: None,
             purpose: Some("tagging".into()),
         });
     }
-    let target = match (&a.parent_id, &a.target) {
+    body.extend(extras.bodies.iter().cloned());
+    let post_iri = format!("{base}/api/v1/posts/{}", a.post_id);
+    let passage = match (&a.parent_id, &a.target) {
         (Some(parent), _) => W3cTarget {
-            source: Some(format!("{base}/api/v1/w3c/annotations/{parent}")),
+            source: format!("{base}/api/v1/w3c/annotations/{parent}"),
             selector: None,
         },
         (None, Some(t)) => {
@@ -384,15 +870,31 @@ pub fn from_annotation(a: &Annotation, base: &str) -> W3cAnnotation {
                     end: end as u64,
                 });
             }
+            selectors.extend(extras.selectors.iter().cloned());
             W3cTarget {
-                source: Some(format!("{base}/api/v1/posts/{}", a.post_id)),
+                source: post_iri.clone(),
                 selector: Some(selectors),
             }
         }
         (None, None) => W3cTarget {
-            source: Some(format!("{base}/api/v1/posts/{}", a.post_id)),
+            source: post_iri.clone(),
             selector: None,
         },
+    };
+    let target = if extras.targets.is_empty() {
+        OneOrMany::One(passage)
+    } else {
+        let mut all = vec![passage];
+        all.extend(extras.targets.iter().map(|t| W3cTarget {
+            // a target sent without a source named the post in the path
+            source: if t.source.starts_with("/api/v1/") {
+                format!("{base}{}", t.source)
+            } else {
+                t.source.clone()
+            },
+            selector: t.selector.clone(),
+        }));
+        OneOrMany::Many(all)
     };
     W3cAnnotation {
         context: CONTEXT.into(),

@@ -161,6 +161,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    annotation_w3c (annotation_id) {
+        annotation_id -> BigInt,
+        data -> Text,
+    }
+}
+
+diesel::table! {
     annotations (id) {
         id -> BigInt,
         post_id -> BigInt,
@@ -352,6 +359,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     posts,
     post_revisions,
     annotations,
+    annotation_w3c,
     citations,
     reaction_kinds,
     post_reactions,

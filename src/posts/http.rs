@@ -53,7 +53,7 @@ pub struct PostInput {
     #[schema(
         min_length = 1,
         max_length = 50000,
-        pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+        pattern = "^[^\\u0000]*[^\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\u0000][^\\u0000]*$"
     )]
     pub body: String,
 }
@@ -67,7 +67,7 @@ pub struct ReplyInput {
     #[schema(
         min_length = 1,
         max_length = 50000,
-        pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+        pattern = "^[^\\u0000]*[^\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\u0000][^\\u0000]*$"
     )]
     pub body: String,
     /// Passages of other posts to quote: each is checked against its source, stored, and rendered

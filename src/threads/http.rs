@@ -48,7 +48,7 @@ pub struct CreateThread {
     #[schema(
         min_length = 1,
         max_length = 50000,
-        pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+        pattern = "^[^\\u0000]*[^\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\u0000][^\\u0000]*$"
     )]
     pub body: String,
     /// One of the forum's prefixes.

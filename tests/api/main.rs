@@ -28,3 +28,4 @@ mod scale;
 mod stream;
 mod threads;
 mod users;
+mod w3c;

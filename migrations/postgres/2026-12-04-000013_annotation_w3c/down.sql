@@ -1,0 +1,1 @@
+DROP TABLE annotation_w3c;
