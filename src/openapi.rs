@@ -107,6 +107,7 @@ pub fn finish(mut api: OpenApiDoc) -> OpenApiDoc {
     // leave it untouched
     let mut doc = serde_json::to_value(&api).expect("the document is JSON");
     name_inline_schemas(&mut doc);
+    request_item_limits(&mut doc);
     no_nul_in_request_text(&mut doc);
     serde_json::from_value(doc).expect("the finished document reads back as OpenAPI")
 }
@@ -162,6 +163,51 @@ fn no_nul_in_request_text(doc: &mut serde_json::Value) {
         }
         if let Some(schema) = doc.pointer_mut(&format!("/components/schemas/{name}")) {
             mark(schema, &mut refs);
+        }
+    }
+}
+
+/// The strings inside the W3C import's one-or-many values (generic types, whose items utoipa
+/// cannot annotate) say the limits the server enforces: 200 characters for `@context`, `type` and
+/// `motivation` values, 2,000 for an IRI given as a body or a target; so do tags (50) and the
+/// options of choice fields (100).
+fn request_item_limits(doc: &mut serde_json::Value) {
+    use serde_json::Value;
+    fn limit(v: &mut Value, max: u64) {
+        let Value::Object(map) = v else { return };
+        if map.get("type").and_then(Value::as_str) == Some("string")
+            && !map.contains_key("maxLength")
+        {
+            map.insert("maxLength".into(), Value::from(max));
+        }
+        for key in ["items", "oneOf", "anyOf"] {
+            match map.get_mut(key) {
+                Some(Value::Array(list)) => list.iter_mut().for_each(|c| limit(c, max)),
+                Some(one) => limit(one, max),
+                None => {}
+            }
+        }
+    }
+    for (name, max) in [
+        ("OneOrMany_String", 200),
+        ("OneOrMany_W3cBodyInput", 2000),
+        ("OneOrMany_W3cTargetInput", 2000),
+    ] {
+        if let Some(schema) = doc.pointer_mut(&format!("/components/schemas/{name}")) {
+            limit(schema, max);
+        }
+    }
+    // and the items of lists of strings, which utoipa's attributes cannot reach either
+    for (name, field, max) in [
+        ("CreateAnnotation", "tags", 50),
+        ("UpdateAnnotation", "tags", 50),
+        ("CreateThreadField", "options", 100),
+        ("UpdateThreadField", "options", 100),
+        ("CreateProfileField", "options", 100),
+    ] {
+        let at = format!("/components/schemas/{name}/properties/{field}/items");
+        if let Some(items) = doc.pointer_mut(&at) {
+            limit(items, max);
         }
     }
 }

@@ -107,7 +107,12 @@ pub fn prepare(
                     else {
                         return Err(ApiError::invalid_field(
                             field("annotation_id"),
-                            "this annotation's passage is gone from its post (orphaned)",
+                            if a.quote_exact.is_none() {
+                                "this annotation is of the whole post, not of a passage: cite \
+                                 with post_id and a selector"
+                            } else {
+                                "this annotation's passage is gone from its post (orphaned)"
+                            },
                         ));
                     };
                     let input = SelectorInput {

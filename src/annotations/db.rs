@@ -225,13 +225,16 @@ pub fn list_for_post(
             )
             .into_boxed::<MultiBackend>();
         if let Some(state) = filter.anchor_state {
-            q = q.filter(annotations::anchor_state.eq(state.to_string()));
+            // an annotation of the whole post has no passage, so no anchor state
+            q = q
+                .filter(annotations::anchor_state.eq(state.to_string()))
+                .filter(annotations::quote_exact.is_not_null());
         }
         q
     };
     let total = build().count().get_result(conn)?;
     let items = build()
-        // orphans (no position) last, on both backends alike
+        // orphans and whole-post annotations (no position) last, on both backends alike
         .order((
             annotations::start_pos.is_null().asc(),
             annotations::start_pos.asc(),
@@ -285,8 +288,10 @@ pub fn list_for_thread(
     };
     let total = build().count().get_result(conn)?;
     let items = build()
+        // within a post, orphans and whole-post annotations (no position) last on both backends
         .order((
             posts::position.asc(),
+            annotations::start_pos.is_null().asc(),
             annotations::start_pos.asc(),
             annotations::id.asc(),
         ))
@@ -370,6 +375,8 @@ pub fn with_selectors(conn: &mut DbConn, post_id: i64) -> QueryResult<Vec<Annota
     annotations::table
         .filter(annotations::post_id.eq(post_id))
         .filter(annotations::parent_id.is_null())
+        // an annotation of the whole post has no passage to move
+        .filter(annotations::quote_exact.is_not_null())
         .filter(annotations::anchor_state.ne("orphaned"))
         .select(select())
         .load(conn)

@@ -108,7 +108,7 @@ fn check_tags(v: &mut Validator, tags: &[String]) {
     v.check(tags.len() <= 10, "tags", "at most 10 tags");
     v.check(
         tags.iter()
-            .all(|t| (1..=50).contains(&t.trim().chars().count())),
+            .all(|t| (1..=50).contains(&t.trim().chars().count()) && t.chars().count() <= 50),
         "tags",
         "each tag must be 1 to 50 characters",
     );
@@ -198,7 +198,7 @@ pub async fn create_annotation(
     path: web::Path<i64>,
     body: Json<CreateAnnotation>,
 ) -> Result<HttpResponse, ApiError> {
-    let created = annotate(&state, user, path.into_inner(), body.0, None).await?;
+    let created = annotate(&state, user, path.into_inner(), body.0, Made::Plain).await?;
     Ok(HttpResponse::Created()
         .insert_header((
             header::LOCATION,
@@ -209,9 +209,11 @@ pub async fn create_annotation(
 
 /// Annotate a passage of a post with a W3C Web Annotation document.
 ///
-/// `target.selector` holds a TextQuoteSelector and/or a TextPositionSelector (other selector
-/// types are ignored); `target.source`, when given, must name the post. The answer is the new
-/// annotation in W3C JSON-LD.
+/// `target` is the post: a SpecificResource whose selectors (a TextQuoteSelector and/or a
+/// TextPositionSelector, with FragmentSelectors and RangeSelectors kept beside them; other types
+/// are refused) mark the passage, or the post's IRI alone for the whole post; a list of targets
+/// on the post keeps the others as given. Every `source` must name the post. The answer is the
+/// new annotation in W3C JSON-LD.
 #[utoipa::path(
     tag = "annotations",
     security(("bearer_auth" = [])),
@@ -223,11 +225,11 @@ pub async fn create_annotation(
         (status = 401, response = crate::error::Unauthorized),
         (status = 403, description = "The thread is locked (`thread_locked`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such post", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, named by their path in the document (`target.source`, `body.format`)",
+        (status = 422, description = "Invalid fields, named by their path in the document (`target.source`, `body[0].format`, `target.selector[0].exact`)",
          body = Problem, content_type = "application/problem+json",
          example = json!({"type": "urn:gloss:problem:validation_failed", "title": "Validation failed", "status": 422,
-             "detail": "target.source: names another post", "code": "validation_failed",
-             "errors": [{"field": "target.source", "message": "names another post"}]})),
+             "detail": "target.source: must be this post's IRI (ending in /posts/145)", "code": "validation_failed",
+             "errors": [{"field": "target.source", "message": "must be this post's IRI (ending in /posts/145)"}]})),
     )
 )]
 #[post("/w3c/posts/{post_id}/annotations")]
@@ -238,8 +240,16 @@ pub async fn create_w3c_annotation(
     body: Json<W3cAnnotationInput>,
 ) -> Result<HttpResponse, ApiError> {
     let post_id = path.into_inner();
-    let (req, extras) = w3c::to_create(body.0, post_id)?;
-    let created = annotate(&state, user, post_id, req, extras.to_stored()).await?;
+    let read = w3c::to_create(body.0, post_id)?;
+    let how = Made::FromW3c {
+        kept: read.extras.to_stored(),
+        whole_post: read.whole_post,
+    };
+    // Gloss's checks name Gloss's fields: say them as paths into the document sent
+    let created = annotate(&state, user, post_id, read.request, how)
+        .await
+        .map_err(|e| read.paths.rename(e))?;
+    let extras = read.extras;
     Ok(HttpResponse::Created()
         .insert_header((
             header::LOCATION,
@@ -253,15 +263,30 @@ pub async fn create_w3c_annotation(
         )))
 }
 
-/// Makes an annotation on a post (both forms of the request end here); `w3c_data` is what a W3C
-/// document held beyond Gloss's fields, kept in the same transaction.
+/// Which form of request an annotation comes from.
+enum Made {
+    /// Gloss's own: always a passage.
+    Plain,
+    /// A W3C document: what it held beyond Gloss's fields (kept in the same transaction), and
+    /// whether its target is the whole post rather than a passage.
+    FromW3c {
+        kept: Option<String>,
+        whole_post: bool,
+    },
+}
+
+/// Makes an annotation on a post (both forms of the request end here).
 async fn annotate(
     state: &AppState,
     user: AuthUser,
     post_id: i64,
     req: CreateAnnotation,
-    w3c_data: Option<String>,
+    how: Made,
 ) -> Result<Annotation, ApiError> {
+    let (w3c_data, whole_post) = match how {
+        Made::Plain => (None, false),
+        Made::FromW3c { kept, whole_post } => (kept, whole_post),
+    };
     let mut v = Validator::new();
     // a new annotation's text is left out when there is none, never sent blank
     v.check(
@@ -287,7 +312,13 @@ async fn annotate(
             let (post, thread) = post_and_thread(conn, post_id)?;
             policy::can_annotate(&user, &post, &thread)?;
             user_db::require_active(conn, user.id)?;
-            let selector = selector_from_input(&post.body_text, &req.selector)?;
+            let selector = if whole_post {
+                None
+            } else {
+                Some(selector_from_input(&post.body_text, &req.selector)?)
+            };
+            let quote = selector.as_ref().map(|s| &s.quote);
+            let position = selector.as_ref().map(|s| &s.position);
             let t = now();
             // the annotation and the notifications it causes: one transaction
             let row = crate::db::transaction(conn, |conn| -> Result<AnnotationRow, ApiError> {
@@ -305,11 +336,11 @@ async fn annotate(
                         )
                         .unwrap_or_else(|_| "[]".into()),
                         visibility: req.visibility.unwrap_or(Visibility::Public).as_str().into(),
-                        quote_exact: Some(selector.quote.exact.clone()),
-                        quote_prefix: Some(selector.quote.prefix.clone()),
-                        quote_suffix: Some(selector.quote.suffix.clone()),
-                        start_pos: Some(selector.position.start as i64),
-                        end_pos: Some(selector.position.end as i64),
+                        quote_exact: quote.map(|q| q.exact.clone()),
+                        quote_prefix: quote.map(|q| q.prefix.clone()),
+                        quote_suffix: quote.map(|q| q.suffix.clone()),
+                        start_pos: position.map(|p| p.start as i64),
+                        end_pos: position.map(|p| p.end as i64),
                         created_revision: post.revision,
                         anchored_revision: post.revision,
                         created_at: t,
@@ -431,7 +462,7 @@ pub async fn get_w3c_post_collection(
     ),
     responses(
         (status = 200, description = "A page of annotations", body = W3cAnnotationPage, content_type = "application/ld+json"),
-        (status = 404, description = "No such post", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such post, or a page past the last", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid parameters", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -452,8 +483,22 @@ pub async fn get_w3c_post_page(
         anchor_state: q.anchor_state,
     };
     let result = post_annotations(&state, viewer, post_id, params).await?;
+    past_the_end(&result)?;
     let extras = w3c_extras(&state, &result.items).await?;
     Ok(jsonld(list.page(&result, &extras, &base)))
+}
+
+/// A page of a W3C collection exists from 1 to the last (page 1 also when the collection is
+/// empty); a later one is a 404, not an empty page that links to more missing ones.
+fn past_the_end(page: &Page<Annotation>) -> Result<(), ApiError> {
+    if i64::from(page.page) > page.total_pages.max(1) {
+        return Err(ApiError::not_found(format!(
+            "page {} is past the last page of the collection ({})",
+            page.page,
+            page.total_pages.max(1)
+        )));
+    }
+    Ok(())
 }
 
 /// What W3C documents held beyond Gloss's fields, for these annotations.
@@ -915,7 +960,7 @@ pub async fn get_w3c_thread_collection(
     ),
     responses(
         (status = 200, description = "A page of annotations", body = W3cAnnotationPage, content_type = "application/ld+json"),
-        (status = 404, description = "No such thread", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such thread, or a page past the last", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid page parameters", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -933,6 +978,7 @@ pub async fn get_w3c_thread_page(
     }
     .validate()?;
     let result = thread_annotation_page(&state, viewer, thread_id, Some(page)).await?;
+    past_the_end(&result)?;
     let extras = w3c_extras(&state, &result.items).await?;
     let base = state.config.base_url();
     Ok(jsonld(

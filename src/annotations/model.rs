@@ -199,7 +199,8 @@ pub struct Annotation {
     pub body_html: Option<String>,
     pub tags: Vec<String>,
     pub visibility: Visibility,
-    /// The passage; `null` for replies.
+    /// The passage; `null` for replies, and for an annotation of the whole post (made from a W3C
+    /// document whose target is the post's IRI).
     #[schema(required = true)]
     pub target: Option<AnnotationTarget>,
     pub reply_count: i64,

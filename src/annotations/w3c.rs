@@ -139,7 +139,7 @@ pub struct W3cBody {
     #[schema(
         max_length = 64,
         nullable = false,
-        pattern = "^(application|audio|example|image|multipart|text|video)/"
+        pattern = "^(application|audio|example|image|multipart|text|video)/[^\\u0000]*$"
     )]
     pub format: Option<String>,
     /// The language (BCP 47), as given.
@@ -541,12 +541,63 @@ impl Errors {
     }
 }
 
+/// A W3C annotation document, read.
+pub struct W3cCreate {
+    /// As Gloss's own create request.
+    pub request: CreateAnnotation,
+    /// What it held beyond Gloss's fields.
+    pub extras: Extras,
+    /// Its target is the whole post (its IRI, no selector), not a passage.
+    pub whole_post: bool,
+    /// Where in the document Gloss's fields came from, for error messages.
+    pub paths: FieldPaths,
+}
+
+/// The paths in a W3C document of what became Gloss's fields.
+#[derive(Debug, Clone)]
+pub struct FieldPaths {
+    /// The text (`bodyValue`, or `body[1].value`).
+    text: String,
+    /// The TextQuoteSelector of the passage (`target.selector[0]`).
+    quote: String,
+    /// The TextPositionSelector of the passage.
+    position: String,
+}
+
+impl FieldPaths {
+    /// Says the fields of a 422 from Gloss's own checks as paths into the W3C document.
+    pub fn rename(&self, e: ApiError) -> ApiError {
+        if e.errors.is_empty() {
+            return e;
+        }
+        let path = |field: &str| -> String {
+            match field.split_once('.') {
+                _ if field == "body" => self.text.clone(),
+                _ if field == "tags" => "body".into(),
+                Some(("selector", part @ ("exact" | "prefix" | "suffix"))) => {
+                    format!("{}.{part}", self.quote)
+                }
+                Some(("selector", part @ ("start" | "end"))) => {
+                    format!("{}.{part}", self.position)
+                }
+                _ => field.to_string(),
+            }
+        };
+        ApiError::validation(
+            e.errors
+                .into_iter()
+                .map(|f| FieldError {
+                    field: path(&f.field),
+                    message: f.message,
+                })
+                .collect(),
+        )
+    }
+}
+
 /// Reads a W3C annotation document as Gloss's own create request, and what it holds beyond
 /// Gloss's fields.
-pub fn to_create(
-    input: W3cAnnotationInput,
-    post_id: i64,
-) -> Result<(CreateAnnotation, Extras), ApiError> {
+pub fn to_create(input: W3cAnnotationInput, post_id: i64) -> Result<W3cCreate, ApiError> {
     let mut errors = Errors::default();
     let mut extras = Extras::default();
     if let Some(context) = input.context {
@@ -558,7 +609,10 @@ pub fn to_create(
         }
     }
     if let Some(kind) = input.kind {
-        if !kind.into_vec().iter().any(|k| k == "Annotation") {
+        let all = kind.into_vec();
+        if all.iter().any(|k| k.chars().count() > 200) {
+            errors.add("type", "each value must be at most 200 characters");
+        } else if !all.iter().any(|k| k == "Annotation") {
             errors.add("type", "must be or include Annotation");
         }
     }
@@ -582,11 +636,19 @@ pub fn to_create(
     }
     let mut text = None;
     let mut tags = Vec::new();
+    let mut paths = FieldPaths {
+        text: "body".into(),
+        quote: "target.selector".into(),
+        position: "target.selector".into(),
+    };
     if input.body.is_some() && input.body_value.is_some() {
         errors.add("bodyValue", "must not be sent together with body");
     }
     if let Some(v) = input.body_value {
+        // the model's bodyValue is plain text
         text = Some(v);
+        extras.format = Some("text/plain".into());
+        paths.text = "bodyValue".into();
     }
     for (field, body) in input.body.map(|b| b.named("body")).unwrap_or_default() {
         let body = match body {
@@ -601,10 +663,16 @@ pub fn to_create(
             W3cBodyInput::Resource(b) => b,
         };
         check_body(&mut errors, &field, &body);
+        // `oa:commenting` is `commenting`: kept in the one spelling
+        let mut body = body;
+        body.purpose = body
+            .purpose
+            .map(|p| p.trim_start_matches("oa:").to_string());
         match (&body.value, body.purpose.as_deref()) {
             (Some(tag), Some("tagging")) => tags.push(tag.clone()),
             (Some(value), _) if text.is_none() => {
                 text = Some(value.clone());
+                paths.text = format!("{field}.value");
                 extras.format = body.format;
                 extras.language = body.language;
                 extras.purpose = body.purpose;
@@ -612,6 +680,8 @@ pub fn to_create(
             (Some(_), _) | (None, _) if body.value.is_some() || body.id.is_some() => {
                 extras.bodies.push(body)
             }
+            // a TextualBody without its value is already named
+            _ if body.kind.as_deref() == Some("TextualBody") => {}
             _ => errors.add(
                 field,
                 "needs a value (a TextualBody) or an id (the IRI of a body resource)",
@@ -628,6 +698,16 @@ pub fn to_create(
     for (field, target) in input.target.named("target") {
         let (source, selectors) = match target {
             W3cTargetInput::Iri(iri) => (Some(iri), Vec::new()),
+            W3cTargetInput::Resource(W3cTargetResource {
+                source: None,
+                selector: None,
+            }) => {
+                errors.add(
+                    field,
+                    "must be the post's IRI, or an object with its source and/or selectors",
+                );
+                continue;
+            }
             W3cTargetInput::Resource(r) => (
                 r.source,
                 r.selector
@@ -647,16 +727,8 @@ pub fn to_create(
         let mut read = Vec::new();
         for (sfield, value) in selectors {
             match serde_json::from_value::<W3cSelector>(value) {
-                Ok(W3cSelector::RangeSelector {
-                    start_selector,
-                    end_selector,
-                }) if !start_selector["type"].is_string() || !end_selector["type"].is_string() => {
-                    errors.add(
-                        sfield,
-                        "startSelector and endSelector must be selector objects with a type",
-                    )
-                }
-                Ok(s) => read.push(s),
+                Ok(s) if !check_selector(&mut errors, &sfield, &s) => {}
+                Ok(s) => read.push((sfield, s)),
                 Err(e) => errors.add(sfield, selector_message(&e.to_string())),
             }
         }
@@ -666,7 +738,7 @@ pub fn to_create(
                 format!("at most {MAX_EXTRAS} selectors"),
             );
         }
-        let has_text = read.iter().any(|s| {
+        let has_text = read.iter().any(|(_, s)| {
             matches!(
                 s,
                 W3cSelector::TextQuoteSelector { .. } | W3cSelector::TextPositionSelector { .. }
@@ -674,7 +746,7 @@ pub fn to_create(
         });
         if passage.is_none() && has_text {
             let mut selector = SelectorInput::default();
-            for s in read {
+            for (sfield, s) in read {
                 match s {
                     W3cSelector::TextQuoteSelector {
                         exact,
@@ -684,10 +756,12 @@ pub fn to_create(
                         selector.exact = Some(exact);
                         selector.prefix = prefix;
                         selector.suffix = suffix;
+                        paths.quote = sfield;
                     }
                     W3cSelector::TextPositionSelector { start, end } => {
                         selector.start = Some(start);
                         selector.end = Some(end);
+                        paths.position = sfield;
                     }
                     other => extras.selectors.push(other),
                 }
@@ -696,7 +770,7 @@ pub fn to_create(
         } else {
             extras.targets.push(W3cTarget {
                 source: source.unwrap_or_else(|| format!("/api/v1/posts/{post_id}")),
-                selector: (!read.is_empty()).then_some(read),
+                selector: (!read.is_empty()).then(|| read.into_iter().map(|(_, s)| s).collect()),
             });
         }
     }
@@ -718,19 +792,26 @@ pub fn to_create(
             ),
         );
     }
-    if passage.is_none() && errors.0.is_empty() {
-        errors.add(
-            "target",
-            "Gloss annotates a passage: one target needs a TextQuoteSelector or a \
-             TextPositionSelector (FragmentSelectors, RangeSelectors and further targets on the \
-             post are kept beside it)",
-        );
+    // no passage: a target that is the post itself makes an annotation of the whole post
+    let mut whole_post = false;
+    if passage.is_none() {
+        if let Some(i) = extras.targets.iter().position(|t| t.selector.is_none()) {
+            extras.targets.remove(i);
+            whole_post = true;
+        } else if errors.0.is_empty() {
+            errors.add(
+                "target",
+                "Gloss anchors a passage by a TextQuoteSelector or a TextPositionSelector \
+                 (FragmentSelectors and RangeSelectors are kept beside one), or annotates the \
+                 whole post when a target is the post's IRI",
+            );
+        }
     }
     if !errors.0.is_empty() {
         return Err(ApiError::validation(errors.0));
     }
-    Ok((
-        CreateAnnotation {
+    Ok(W3cCreate {
+        request: CreateAnnotation {
             motivation,
             body: text,
             tags,
@@ -738,7 +819,9 @@ pub fn to_create(
             selector: passage.unwrap_or_default(),
         },
         extras,
-    ))
+        whole_post,
+        paths,
+    })
 }
 
 fn motivation_named(name: &str) -> Option<Motivation> {
@@ -747,7 +830,7 @@ fn motivation_named(name: &str) -> Option<Motivation> {
 }
 
 fn names_post(iri: &str, post_id: i64) -> bool {
-    iri.chars().count() <= MAX_IRI
+    is_iri(iri)
         && iri
             .trim_end_matches('/')
             .ends_with(&format!("/posts/{post_id}"))
@@ -770,7 +853,71 @@ fn selector_message(serde: &str) -> String {
     }
 }
 
+/// The documented limits of a selector (Gloss's own checks of the passage come later); false
+/// when it breaks one.
+fn check_selector(errors: &mut Errors, field: &str, s: &W3cSelector) -> bool {
+    let before = errors.0.len();
+    let mut max = |part: &str, value: &str, n: usize| {
+        if value.chars().count() > n {
+            errors.add(
+                format!("{field}.{part}"),
+                format!("must be at most {n} characters"),
+            );
+        }
+    };
+    match s {
+        W3cSelector::TextQuoteSelector {
+            exact,
+            prefix,
+            suffix,
+        } => {
+            max("exact", exact, 50_000);
+            max("prefix", prefix.as_deref().unwrap_or(""), 1000);
+            max("suffix", suffix.as_deref().unwrap_or(""), 1000);
+        }
+        W3cSelector::TextPositionSelector { start, end } => {
+            if start > end {
+                errors.add(format!("{field}.end"), "must not be before start");
+            }
+        }
+        W3cSelector::FragmentSelector { value, conforms_to } => {
+            max("value", value, MAX_IRI);
+            if conforms_to.as_deref().is_some_and(|c| !is_iri(c)) {
+                errors.add(
+                    format!("{field}.conformsTo"),
+                    format!("must be an absolute IRI of at most {MAX_IRI} characters"),
+                );
+            }
+        }
+        W3cSelector::RangeSelector {
+            start_selector,
+            end_selector,
+        } => {
+            for (part, end) in [
+                ("startSelector", start_selector),
+                ("endSelector", end_selector),
+            ] {
+                match end["type"].as_str() {
+                    Some(t) if t.chars().count() <= 64 => {}
+                    Some(_) => errors.add(
+                        format!("{field}.{part}.type"),
+                        "must be at most 64 characters",
+                    ),
+                    None => errors.add(
+                        format!("{field}.{part}"),
+                        "must be a selector object with a type",
+                    ),
+                }
+            }
+        }
+    }
+    errors.0.len() == before
+}
+
 fn check_body(errors: &mut Errors, field: &str, body: &W3cBody) {
+    if body.kind.as_deref() == Some("TextualBody") && body.value.is_none() {
+        errors.add(format!("{field}.value"), "a TextualBody needs a value");
+    }
     if let Some(id) = &body.id {
         if !is_iri(id) {
             errors.add(

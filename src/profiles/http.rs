@@ -185,8 +185,9 @@ pub async fn create_field(
         (ProfileFieldType::Choice, Some(o)) => {
             v.check(
                 (1..=100).contains(&o.len())
-                    && o.iter()
-                        .all(|s| (1..=100).contains(&s.trim().chars().count())),
+                    && o.iter().all(|s| {
+                        (1..=100).contains(&s.trim().chars().count()) && s.chars().count() <= 100
+                    }),
                 "options",
                 "must be 1 to 100 values of 1 to 100 characters",
             );

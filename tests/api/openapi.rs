@@ -170,6 +170,60 @@ fn every_request_text_field_has_a_documented_maximum_and_refuses_nul() {
             }
         }
     }
+    /// Checks every text in `schema` (its properties, list items and alternatives, at any depth),
+    /// and collects the components it refers to.
+    fn walk(
+        at: &str,
+        schema: &serde_json::Value,
+        refs: &mut Vec<String>,
+        missing: &mut Vec<String>,
+        nul_allowed: &mut Vec<String>,
+    ) {
+        if !schema.is_object() {
+            return;
+        }
+        if let Some(r) = schema["$ref"].as_str() {
+            refs.push(r.rsplit('/').next().unwrap().to_string());
+        }
+        let types: Vec<&str> = match &schema["type"] {
+            serde_json::Value::String(t) => vec![t.as_str()],
+            serde_json::Value::Array(a) => a.iter().filter_map(|t| t.as_str()).collect(),
+            _ => vec![],
+        };
+        if types.contains(&"string")
+            && schema.get("enum").is_none()
+            && schema.get("format").is_none()
+        {
+            if schema.get("maxLength").is_none() {
+                missing.push(at.to_string());
+            }
+            // the server refuses U+0000 in any text; the schema says so
+            if !schema["pattern"].as_str().is_some_and(|pattern| {
+                // excluded by name, or by an anchored class of allowed characters
+                pattern.contains("\\u0000")
+                    || (pattern.starts_with("^[")
+                        && !pattern.starts_with("^[^")
+                        && pattern.ends_with('$'))
+            }) {
+                nul_allowed.push(at.to_string());
+            }
+        }
+        for (field, p) in schema["properties"].as_object().into_iter().flatten() {
+            walk(&format!("{at}.{field}"), p, refs, missing, nul_allowed);
+        }
+        walk(
+            &format!("{at}[]"),
+            &schema["items"],
+            refs,
+            missing,
+            nul_allowed,
+        );
+        for key in ["oneOf", "anyOf", "allOf"] {
+            for (i, alt) in schema[key].as_array().into_iter().flatten().enumerate() {
+                walk(&format!("{at}|{i}"), alt, refs, missing, nul_allowed);
+            }
+        }
+    }
     let mut seen: Vec<String> = Vec::new();
     let mut missing = Vec::new();
     let mut nul_allowed = Vec::new();
@@ -178,51 +232,13 @@ fn every_request_text_field_has_a_documented_maximum_and_refuses_nul() {
             continue;
         }
         seen.push(name.clone());
-        let Some(props) = schemas[&name]["properties"].as_object() else {
-            continue;
-        };
-        for (field, p) in props {
-            let types: Vec<&str> = match &p["type"] {
-                serde_json::Value::String(t) => vec![t.as_str()],
-                serde_json::Value::Array(a) => a.iter().filter_map(|t| t.as_str()).collect(),
-                _ => vec![],
-            };
-            if types.contains(&"string")
-                && p.get("enum").is_none()
-                && p.get("format").is_none()
-                && p.get("maxLength").is_none()
-            {
-                missing.push(format!("{name}.{field}"));
-            }
-            // the server refuses U+0000 in any text; the schema says so
-            if types.contains(&"string")
-                && p.get("enum").is_none()
-                && p.get("format").is_none()
-                && !p["pattern"].as_str().is_some_and(|pattern| {
-                    // excluded by name, or by an anchored class of allowed characters
-                    pattern.contains("\\u0000")
-                        || (pattern.starts_with("^[")
-                            && !pattern.starts_with("^[^")
-                            && pattern.ends_with('$'))
-                })
-            {
-                nul_allowed.push(format!("{name}.{field}"));
-            }
-            let nested = [&p["$ref"], &p["items"]["$ref"]];
-            for r in nested.into_iter().filter_map(|r| r.as_str()) {
-                roots.push(r.rsplit('/').next().unwrap().to_string());
-            }
-            for alt in p["oneOf"]
-                .as_array()
-                .into_iter()
-                .chain(p["anyOf"].as_array())
-                .flatten()
-            {
-                if let Some(r) = alt["$ref"].as_str() {
-                    roots.push(r.rsplit('/').next().unwrap().to_string());
-                }
-            }
-        }
+        walk(
+            &name,
+            &schemas[&name],
+            &mut roots,
+            &mut missing,
+            &mut nul_allowed,
+        );
     }
     assert!(
         missing.is_empty(),
