@@ -375,3 +375,84 @@ db_test!(
         }
     }
 );
+
+db_test!(
+    w3c_annotations_from_many_members_keep_what_each_sent,
+    |app| {
+        let app = crowd_app(app.db).await;
+        let s = app.forum().await;
+        let crowd = members(&app, 8).await;
+        let author = &crowd[0];
+        let (t, first) = app.thread(author, s.forum_id, "Analyze this").await;
+        let mut targets = vec![first];
+        for i in 0..3 {
+            targets.push(
+                app.reply(author, t, &format!("Passage {i} worth analyzing."))
+                    .await,
+            );
+        }
+        // 84 W3C documents: every reader sends 3 to each of the 4 posts, a passage with a kept
+        // FragmentSelector and body IRI, or the whole post by its IRI
+        let mut ops = Vec::new();
+        let mut sent = Vec::new();
+        for (i, m) in crowd[1..].iter().enumerate() {
+            for post in &targets {
+                for k in 0..3 {
+                    let iri = format!("https://example.org/notes/{i}/{post}/{k}");
+                    let source = format!("https://forum.example/api/v1/posts/{post}");
+                    let exact = if *post == first {
+                        "first post"
+                    } else {
+                        "worth analyzing"
+                    };
+                    let target = if k == 0 {
+                        json!(source)
+                    } else {
+                        json!({"source": source, "selector": [
+                            {"type": "TextQuoteSelector", "exact": exact},
+                            {"type": "FragmentSelector", "value": format!("note={i}.{k}")}]})
+                    };
+                    ops.push(Op::new(
+                        Method::POST,
+                        format!("/api/v1/w3c/posts/{post}/annotations"),
+                        &m.token,
+                        Some(json!({"@context": "http://www.w3.org/ns/anno.jsonld",
+                            "type": "Annotation", "motivation": "commenting",
+                            "body": [{"type": "TextualBody", "value": format!("Note {i}.{k}"),
+                                "language": "en"}, iri],
+                            "target": target})),
+                    ));
+                    sent.push(iri);
+                }
+            }
+        }
+        let answers = flood(&app, "W3C annotations", ops).await;
+        assert_eq!(
+            count_201(&answers),
+            84,
+            "{:?}",
+            answers.iter().find(|r| r.status != 201).map(|r| &r.text)
+        );
+        // every acknowledged document reads back with what it sent kept, and only that
+        for (r, iri) in answers.iter().zip(&sent) {
+            let id = r.body["id"].as_str().unwrap();
+            let path = &id[id.find("/api/v1/").unwrap()..];
+            let read = app.get(path, None).await;
+            assert_eq!(read.body, r.body);
+            let body = read.body["body"].as_array().unwrap();
+            assert_eq!(body[0]["language"], "en");
+            assert_eq!(body[1], json!({"id": iri}));
+        }
+        for post in &targets {
+            let c = app
+                .get(&format!("/api/v1/w3c/posts/{post}/annotations"), None)
+                .await;
+            assert_eq!(c.body["total"], 21, "{}", c.text);
+        }
+        let page = app.get(&format!("/api/v1/threads/{t}/posts"), None).await;
+        for p in page.body["items"].as_array().unwrap() {
+            assert_eq!(p["annotation_count"], 21, "{p}");
+        }
+        assert_counters_true(&app, "84 concurrent W3C annotations").await;
+    }
+);
