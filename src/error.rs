@@ -230,6 +230,23 @@ impl ApiError {
         }
     }
 
+    /// The same validation error with each field named anew (`selector.exact` said as the path
+    /// of the request it came from); other errors as they are.
+    pub fn renamed(self, path: impl Fn(&str) -> String) -> Self {
+        if self.errors.is_empty() {
+            return self;
+        }
+        ApiError::validation(
+            self.errors
+                .into_iter()
+                .map(|f| FieldError {
+                    field: path(&f.field),
+                    message: f.message,
+                })
+                .collect(),
+        )
+    }
+
     /// 422 for one invalid field.
     pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
         ApiError::validation(vec![FieldError {

@@ -14,7 +14,7 @@ use super::model::{selector_from_input, SelectorInput};
 use crate::auth::AuthUser;
 use crate::db::schema::{citations, posts, threads};
 use crate::db::{now, DbConn, MultiBackend};
-use crate::error::{ApiError, FieldError};
+use crate::error::ApiError;
 use crate::policy;
 use crate::posts::db as post_db;
 use crate::text::anchor::Selector;
@@ -151,17 +151,8 @@ pub fn prepare(
                 "no post you can read has this id",
             ));
         }
-        let selector = selector_from_input(&post.body_text, &selector).map_err(|e| {
-            ApiError::validation(
-                e.errors
-                    .into_iter()
-                    .map(|fe| FieldError {
-                        field: field(&fe.field),
-                        message: fe.message,
-                    })
-                    .collect(),
-            )
-        })?;
+        let selector =
+            selector_from_input(&post.body_text, &selector).map_err(|e| e.renamed(field))?;
         out.push(Prepared {
             cited_post_id: post.id,
             cited_revision: post.revision,

@@ -567,10 +567,7 @@ pub struct FieldPaths {
 impl FieldPaths {
     /// Says the fields of a 422 from Gloss's own checks as paths into the W3C document.
     pub fn rename(&self, e: ApiError) -> ApiError {
-        if e.errors.is_empty() {
-            return e;
-        }
-        let path = |field: &str| -> String {
+        e.renamed(|field: &str| -> String {
             match field.split_once('.') {
                 _ if field == "body" => self.text.clone(),
                 _ if field == "tags" => "body".into(),
@@ -582,16 +579,7 @@ impl FieldPaths {
                 }
                 _ => field.to_string(),
             }
-        };
-        ApiError::validation(
-            e.errors
-                .into_iter()
-                .map(|f| FieldError {
-                    field: path(&f.field),
-                    message: f.message,
-                })
-                .collect(),
-        )
+        })
     }
 }
 

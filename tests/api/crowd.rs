@@ -84,6 +84,20 @@ async fn members(app: &TestApp, n: usize) -> Vec<Member> {
     out
 }
 
+/// A thread of four posts to annotate: its id and its posts' ids (the first says "first post",
+/// the others "worth analyzing").
+async fn thread_to_analyze(app: &TestApp, author: &Member, forum_id: i64) -> (i64, Vec<i64>) {
+    let (t, first) = app.thread(author, forum_id, "Analyze this").await;
+    let mut posts = vec![first];
+    for i in 0..3 {
+        posts.push(
+            app.reply(author, t, &format!("Passage {i} worth analyzing."))
+                .await,
+        );
+    }
+    (t, posts)
+}
+
 fn count_201(answers: &[Resp]) -> usize {
     answers.iter().filter(|r| r.status == 201).count()
 }
@@ -160,14 +174,7 @@ db_test!(
         let s = app.forum().await;
         let crowd = members(&app, 8).await;
         let author = &crowd[0];
-        let (t, first) = app.thread(author, s.forum_id, "Analyze this").await;
-        let mut targets = vec![first];
-        for i in 0..3 {
-            targets.push(
-                app.reply(author, t, &format!("Passage {i} worth analyzing."))
-                    .await,
-            );
-        }
+        let (_, targets) = thread_to_analyze(&app, author, s.forum_id).await;
         let readers = &crowd[1..];
         let mut ops = Vec::new();
         // 112 annotations: every reader responds 4 times to each of the 4 posts (minus none)
@@ -383,14 +390,8 @@ db_test!(
         let s = app.forum().await;
         let crowd = members(&app, 8).await;
         let author = &crowd[0];
-        let (t, first) = app.thread(author, s.forum_id, "Analyze this").await;
-        let mut targets = vec![first];
-        for i in 0..3 {
-            targets.push(
-                app.reply(author, t, &format!("Passage {i} worth analyzing."))
-                    .await,
-            );
-        }
+        let (t, targets) = thread_to_analyze(&app, author, s.forum_id).await;
+        let first = targets[0];
         // 84 W3C documents: every reader sends 3 to each of the 4 posts, a passage with a kept
         // FragmentSelector and body IRI, or the whole post by its IRI
         let mut ops = Vec::new();
