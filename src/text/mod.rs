@@ -4,6 +4,7 @@
 pub mod anchor;
 mod markdown;
 pub mod markdown_shapes;
+pub mod search;
 
 pub use markdown::{check_structure, escape_html, render, sanitize, Rendered, MAX_NESTING};
 

@@ -1,0 +1,314 @@
+//! Search terms, the same on both databases: how a text is cut into the terms that are indexed,
+//! and how what a member types into a search box becomes a query over those terms, written out
+//! for SQLite's FTS5 or as a PostgreSQL tsquery. Neither database splits the text itself (FTS5's
+//! unicode61 and PostgreSQL's `simple` keep a run of Chinese characters as one word), so both
+//! index exactly these terms and find the same documents.
+
+use unicode_segmentation::UnicodeSegmentation;
+
+/// The most terms one query keeps; the rest of a very long query is not read.
+pub const MAX_QUERY_TERMS: usize = 32;
+
+/// A term of a text and where it stands in it (byte offsets).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Term {
+    /// Lower case.
+    pub text: String,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// Written without spaces between words: Han, Hiragana, Katakana, Hangul syllables.
+fn is_cjk(c: char) -> bool {
+    matches!(c,
+        '\u{3040}'..='\u{30ff}'      // Hiragana, Katakana
+        | '\u{3400}'..='\u{4dbf}'    // CJK Extension A
+        | '\u{4e00}'..='\u{9fff}'    // CJK Unified Ideographs
+        | '\u{ac00}'..='\u{d7af}'    // Hangul syllables
+        | '\u{f900}'..='\u{faff}'    // CJK Compatibility Ideographs
+        | '\u{20000}'..='\u{2ffff}') // CJK Extensions B and later
+}
+
+/// The terms of a text, in order: each word in lower case; a run of CJK characters as its
+/// overlapping pairs and its last character alone (`我爱中国` gives `我爱 爱中 中国 国`), so a
+/// word of two or more characters is found as the phrase of its pairs.
+pub fn terms(text: &str) -> Vec<Term> {
+    let mut out = Vec::new();
+    let mut run: Vec<(usize, char)> = Vec::new();
+    let flush = |run: &mut Vec<(usize, char)>, out: &mut Vec<Term>| {
+        for (i, &(start, c)) in run.iter().enumerate() {
+            let (text, end) = match run.get(i + 1) {
+                Some(&(next, d)) => (format!("{c}{d}"), next + d.len_utf8()),
+                None => (c.to_string(), start + c.len_utf8()),
+            };
+            out.push(Term { text, start, end });
+        }
+        run.clear();
+    };
+    for (start, word) in text.unicode_word_indices() {
+        let mut chars = word.chars();
+        match (chars.next(), chars.next()) {
+            (Some(c), None) if is_cjk(c) => {
+                // a run goes on only through characters that touch
+                if run.last().is_some_and(|&(s, d)| s + d.len_utf8() != start) {
+                    flush(&mut run, &mut out);
+                }
+                run.push((start, c));
+            }
+            _ => {
+                flush(&mut run, &mut out);
+                out.push(Term {
+                    text: word.to_lowercase(),
+                    start,
+                    end: start + word.len(),
+                });
+            }
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+/// Terms that must follow each other; a single term is a phrase of one. A query of one CJK
+/// character is a prefix (it is indexed only as the start of a pair, or alone at a run's end).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phrase {
+    pub terms: Vec<String>,
+    pub prefix: bool,
+}
+
+/// A search box's query: every group must match (a group matches when one of its phrases
+/// does: `a OR b`), and no excluded phrase may.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Query {
+    pub groups: Vec<Vec<Phrase>>,
+    pub excluded: Vec<Phrase>,
+}
+
+fn phrase_of(text: &str) -> Option<Phrase> {
+    let terms: Vec<String> = terms(text).into_iter().map(|t| t.text).collect();
+    let prefix = terms.len() == 1 && terms[0].chars().count() == 1 && terms[0].chars().all(is_cjk);
+    (!terms.is_empty()).then_some(Phrase { terms, prefix })
+}
+
+/// Reads what a member typed: words, `"exact phrases"`, `-excluded` words or phrases, and `OR`
+/// between two of them. Nothing is passed through: every other character only separates words
+/// (a quote left open is read as a separator), so there is no input it cannot read. A query
+/// with nothing to find has no groups.
+pub fn parse(input: &str) -> Query {
+    // the pieces as typed: (excluded, text, quoted)
+    let mut pieces: Vec<(bool, String, bool)> = Vec::new();
+    let balanced = input.matches('"').count().is_multiple_of(2);
+    let mut rest = input;
+    while let Some(c) = rest.chars().next() {
+        if c.is_whitespace() {
+            rest = &rest[c.len_utf8()..];
+            continue;
+        }
+        let (excluded, after) = match rest.strip_prefix('-') {
+            Some(r) if r.starts_with(|c: char| !c.is_whitespace()) => (true, r),
+            _ => (false, rest),
+        };
+        if balanced && after.starts_with('"') {
+            let inner = &after[1..];
+            let end = inner.find('"').unwrap_or(inner.len());
+            pieces.push((excluded, inner[..end].to_string(), true));
+            rest = inner.get(end + 1..).unwrap_or("");
+        } else {
+            let end = after
+                .find(|c: char| c.is_whitespace() || (balanced && c == '"'))
+                .unwrap_or(after.len());
+            let end = end.max(after.chars().next().map_or(0, char::len_utf8));
+            pieces.push((excluded, after[..end].to_string(), false));
+            rest = &after[end..];
+        }
+    }
+    let mut query = Query::default();
+    // `OR` joins the phrases on both sides of it, when both are ones to find
+    let mut join_next = false;
+    let mut last_found = false;
+    let mut kept = 0;
+    for (excluded, text, quoted) in pieces {
+        if !quoted && !excluded && text == "OR" {
+            join_next = last_found;
+            continue;
+        }
+        // a word typed unquoted may hold several terms (`e-mail`, `中国人`): a phrase too
+        let Some(phrase) = phrase_of(&text) else {
+            continue;
+        };
+        kept += phrase.terms.len();
+        if kept > MAX_QUERY_TERMS {
+            break;
+        }
+        last_found = !excluded;
+        if excluded {
+            query.excluded.push(phrase);
+        } else if join_next {
+            if let Some(group) = query.groups.last_mut() {
+                group.push(phrase);
+            }
+        } else {
+            query.groups.push(vec![phrase]);
+        }
+        join_next = false;
+    }
+    query
+}
+
+impl Query {
+    /// The FTS5 MATCH expression (every term a quoted string, so no FTS5 syntax can come from the
+    /// input); `None` when there is nothing to find.
+    pub fn to_fts5(&self) -> Option<String> {
+        fn phrase(p: &Phrase) -> String {
+            let quoted = p.terms.join(" ").replace('"', "\"\"");
+            if p.prefix {
+                format!("\"{quoted}\"*")
+            } else {
+                format!("\"{quoted}\"")
+            }
+        }
+        fn any(list: &[Phrase]) -> String {
+            let parts: Vec<String> = list.iter().map(phrase).collect();
+            format!("({})", parts.join(" OR "))
+        }
+        if self.groups.is_empty() {
+            return None;
+        }
+        let mut out = self
+            .groups
+            .iter()
+            .map(|g| any(g))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        if !self.excluded.is_empty() {
+            out = format!("{out} NOT {}", any(&self.excluded));
+        }
+        Some(out)
+    }
+
+    /// The PostgreSQL tsquery text, to be cast with `::tsquery` (every term quoted, so no
+    /// operator can come from the input); `None` when there is nothing to find.
+    pub fn to_tsquery(&self) -> Option<String> {
+        fn phrase(p: &Phrase) -> String {
+            let parts: Vec<String> = p
+                .terms
+                .iter()
+                .map(|t| format!("'{}'", t.replace('\\', "\\\\").replace('\'', "''")))
+                .collect();
+            let joined = parts.join(" <-> ");
+            if p.prefix {
+                format!("{joined}:*")
+            } else if parts.len() > 1 {
+                format!("({joined})")
+            } else {
+                joined
+            }
+        }
+        fn any(list: &[Phrase]) -> String {
+            let parts: Vec<String> = list.iter().map(phrase).collect();
+            format!("({})", parts.join(" | "))
+        }
+        if self.groups.is_empty() {
+            return None;
+        }
+        let mut out = self
+            .groups
+            .iter()
+            .map(|g| any(g))
+            .collect::<Vec<_>>()
+            .join(" & ");
+        if !self.excluded.is_empty() {
+            out = format!("{out} & !{}", any(&self.excluded));
+        }
+        Some(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(s: &str) -> Vec<String> {
+        terms(s).into_iter().map(|t| t.text).collect()
+    }
+
+    #[test]
+    fn words_are_lower_case_and_cjk_runs_are_pairs() {
+        assert_eq!(
+            texts("The Fox, ЖУРНАЛ мир."),
+            ["the", "fox", "журнал", "мир"]
+        );
+        assert_eq!(
+            texts("我爱中国人民。"),
+            ["我爱", "爱中", "中国", "国人", "人民", "民"]
+        );
+        // a run ends where other text starts
+        assert_eq!(
+            texts("中国 and 俄罗斯"),
+            ["中国", "国", "and", "俄罗", "罗斯", "斯"]
+        );
+        // offsets name the original text
+        let t = terms("[🇨🇳] 中国");
+        assert_eq!(&"[🇨🇳] 中国"[t[0].start..t[0].end], "中国");
+    }
+
+    #[test]
+    fn a_query_reads_words_phrases_exclusions_and_or() {
+        let q = parse(r#"fox "lazy dog" -cat OR bird -"red hen""#);
+        assert_eq!(
+            q.to_fts5().unwrap(),
+            r#"("fox") AND ("lazy dog") AND ("bird") NOT ("cat" OR "red hen")"#
+        );
+        let q = parse("fox OR bird cat");
+        assert_eq!(q.to_fts5().unwrap(), r#"("fox" OR "bird") AND ("cat")"#);
+        assert_eq!(q.to_tsquery().unwrap(), "('fox' | 'bird') & ('cat')");
+        // a Chinese word is the phrase of its pairs; one character is a prefix
+        let q = parse("中国人");
+        assert_eq!(q.to_fts5().unwrap(), r#"("中国 国人 人")"#);
+        assert_eq!(q.to_tsquery().unwrap(), "(('中国' <-> '国人' <-> '人'))");
+        assert_eq!(parse("中").to_fts5().unwrap(), r#"("中"*)"#);
+        assert_eq!(parse("中").to_tsquery().unwrap(), "('中':*)");
+    }
+
+    #[test]
+    fn no_input_reaches_the_database_as_syntax() {
+        for input in [
+            r#"fox" OR "#,
+            "NEAR(a b) AND c* ^d {e} : f",
+            "' OR 1=1 --",
+            r"\' & ! | <-> :*",
+            "-",
+            "OR OR",
+            "\"",
+            "---x",
+        ] {
+            let q = parse(input);
+            if let Some(m) = q.to_fts5() {
+                // every term is inside a quoted string: outside them only our own operators
+                let outside: String = m.split('"').step_by(2).collect();
+                let words: Vec<&str> = outside
+                    .split(|c: char| "() *".contains(c))
+                    .filter(|w| !w.is_empty())
+                    .collect();
+                assert!(
+                    words.iter().all(|w| ["AND", "OR", "NOT"].contains(w)),
+                    "{input:?} gave {m}"
+                );
+            }
+            if let Some(t) = q.to_tsquery() {
+                let outside: String = t.split('\'').step_by(2).collect();
+                assert!(
+                    outside.chars().all(|c| " ()&|!<->:*".contains(c)),
+                    "{input:?} gave {t}"
+                );
+            }
+        }
+        // nothing to find
+        assert_eq!(parse("  -x OR ").to_fts5(), None);
+        assert_eq!(parse("").to_tsquery(), None);
+        // a huge query keeps its first terms
+        let long = "word ".repeat(2000);
+        assert_eq!(parse(&long).groups.len(), MAX_QUERY_TERMS);
+    }
+}
