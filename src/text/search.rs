@@ -9,6 +9,10 @@ use unicode_segmentation::UnicodeSegmentation;
 /// The most terms one query keeps; the rest of a very long query is not read.
 pub const MAX_QUERY_TERMS: usize = 32;
 
+/// The most terms of one text that are indexed (PostgreSQL keeps positions up to 16,383; a
+/// post's Markdown is capped well below this many words).
+pub const MAX_INDEX_TERMS: usize = 16_000;
+
 /// A term of a text and where it stands in it (byte offsets).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Term {
@@ -16,6 +20,9 @@ pub struct Term {
     pub text: String,
     pub start: usize,
     pub end: usize,
+    /// The last character of a CJK run of two or more, indexed alone so that a one-character
+    /// query finds it; a query of several characters leaves it out (its pairs say it all).
+    pub tail: bool,
 }
 
 /// Written without spaces between words: Han, Hiragana, Katakana, Hangul syllables.
@@ -36,12 +43,18 @@ pub fn terms(text: &str) -> Vec<Term> {
     let mut out = Vec::new();
     let mut run: Vec<(usize, char)> = Vec::new();
     let flush = |run: &mut Vec<(usize, char)>, out: &mut Vec<Term>| {
+        let tail = run.len() > 1;
         for (i, &(start, c)) in run.iter().enumerate() {
-            let (text, end) = match run.get(i + 1) {
-                Some(&(next, d)) => (format!("{c}{d}"), next + d.len_utf8()),
-                None => (c.to_string(), start + c.len_utf8()),
+            let (text, end, tail) = match run.get(i + 1) {
+                Some(&(next, d)) => (format!("{c}{d}"), next + d.len_utf8(), false),
+                None => (c.to_string(), start + c.len_utf8(), tail),
             };
-            out.push(Term { text, start, end });
+            out.push(Term {
+                text,
+                start,
+                end,
+                tail,
+            });
         }
         run.clear();
     };
@@ -61,6 +74,7 @@ pub fn terms(text: &str) -> Vec<Term> {
                     text: word.to_lowercase(),
                     start,
                     end: start + word.len(),
+                    tail: false,
                 });
             }
         }
@@ -85,8 +99,24 @@ pub struct Query {
     pub excluded: Vec<Phrase>,
 }
 
+/// The terms of a text as they are indexed: joined by spaces, at most [`MAX_INDEX_TERMS`].
+pub fn index_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for t in terms(text).into_iter().take(MAX_INDEX_TERMS) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&t.text);
+    }
+    out
+}
+
 fn phrase_of(text: &str) -> Option<Phrase> {
-    let terms: Vec<String> = terms(text).into_iter().map(|t| t.text).collect();
+    let terms: Vec<String> = terms(text)
+        .into_iter()
+        .filter(|t| !t.tail)
+        .map(|t| t.text)
+        .collect();
     let prefix = terms.len() == 1 && terms[0].chars().count() == 1 && terms[0].chars().all(is_cjk);
     (!terms.is_empty()).then_some(Phrase { terms, prefix })
 }
@@ -156,73 +186,141 @@ pub fn parse(input: &str) -> Query {
     query
 }
 
+/// How one database writes a query: its operators and how it writes a phrase.
+struct Syntax {
+    and: &'static str,
+    or: &'static str,
+    and_not: &'static str,
+    phrase: fn(&Phrase) -> String,
+}
+
+/// FTS5: a phrase is one quoted string (`""` inside it), a prefix ends in `*`.
+const FTS5: Syntax = Syntax {
+    and: " AND ",
+    or: " OR ",
+    and_not: " NOT ",
+    phrase: |p| {
+        let quoted = p.terms.join(" ").replace('"', "\"\"");
+        let star = if p.prefix { "*" } else { "" };
+        format!("\"{quoted}\"{star}")
+    },
+};
+
+/// tsquery: each term quoted (`''` and `\\` inside it), a phrase joined by `<->`, a prefix
+/// ends in `:*`.
+const TSQUERY: Syntax = Syntax {
+    and: " & ",
+    or: " | ",
+    and_not: " & !",
+    phrase: |p| {
+        let parts: Vec<String> = p
+            .terms
+            .iter()
+            .map(|t| format!("'{}'", t.replace('\\', "\\\\").replace('\'', "''")))
+            .collect();
+        let joined = parts.join(" <-> ");
+        if p.prefix {
+            format!("{joined}:*")
+        } else if parts.len() > 1 {
+            format!("({joined})")
+        } else {
+            joined
+        }
+    },
+};
+
 impl Query {
     /// The FTS5 MATCH expression (every term a quoted string, so no FTS5 syntax can come from the
     /// input); `None` when there is nothing to find.
     pub fn to_fts5(&self) -> Option<String> {
-        fn phrase(p: &Phrase) -> String {
-            let quoted = p.terms.join(" ").replace('"', "\"\"");
-            if p.prefix {
-                format!("\"{quoted}\"*")
-            } else {
-                format!("\"{quoted}\"")
-            }
-        }
-        fn any(list: &[Phrase]) -> String {
-            let parts: Vec<String> = list.iter().map(phrase).collect();
-            format!("({})", parts.join(" OR "))
-        }
-        if self.groups.is_empty() {
-            return None;
-        }
-        let mut out = self
-            .groups
-            .iter()
-            .map(|g| any(g))
-            .collect::<Vec<_>>()
-            .join(" AND ");
-        if !self.excluded.is_empty() {
-            out = format!("{out} NOT {}", any(&self.excluded));
-        }
-        Some(out)
+        self.write(&FTS5)
     }
 
     /// The PostgreSQL tsquery text, to be cast with `::tsquery` (every term quoted, so no
     /// operator can come from the input); `None` when there is nothing to find.
     pub fn to_tsquery(&self) -> Option<String> {
-        fn phrase(p: &Phrase) -> String {
-            let parts: Vec<String> = p
-                .terms
-                .iter()
-                .map(|t| format!("'{}'", t.replace('\\', "\\\\").replace('\'', "''")))
-                .collect();
-            let joined = parts.join(" <-> ");
-            if p.prefix {
-                format!("{joined}:*")
-            } else if parts.len() > 1 {
-                format!("({joined})")
-            } else {
-                joined
+        self.write(&TSQUERY)
+    }
+
+    /// Where a text holds what this query looks for: the byte ranges of its terms that are a
+    /// term of a phrase to find (or start with a one-character prefix), overlapping and touching
+    /// ranges merged. Every such word is marked, wherever it stands.
+    pub fn marks(&self, text: &str) -> Vec<(usize, usize)> {
+        let phrases = || self.groups.iter().flatten();
+        let exact: std::collections::HashSet<&str> = phrases()
+            .filter(|p| !p.prefix)
+            .flat_map(|p| p.terms.iter().map(String::as_str))
+            .collect();
+        let prefixes: Vec<&str> = phrases()
+            .filter(|p| p.prefix)
+            .flat_map(|p| p.terms.iter().map(String::as_str))
+            .collect();
+        let mut out: Vec<(usize, usize)> = Vec::new();
+        for t in terms(text) {
+            let hit =
+                exact.contains(t.text.as_str()) || prefixes.iter().any(|p| t.text.starts_with(p));
+            if !hit {
+                continue;
+            }
+            match out.last_mut() {
+                Some(last) if t.start <= last.1 => last.1 = last.1.max(t.end),
+                _ => out.push((t.start, t.end)),
             }
         }
-        fn any(list: &[Phrase]) -> String {
-            let parts: Vec<String> = list.iter().map(phrase).collect();
-            format!("({})", parts.join(" | "))
-        }
+        out
+    }
+
+    fn write(&self, syntax: &Syntax) -> Option<String> {
         if self.groups.is_empty() {
             return None;
         }
+        let any = |list: &[Phrase]| {
+            let parts: Vec<String> = list.iter().map(syntax.phrase).collect();
+            format!("({})", parts.join(syntax.or))
+        };
         let mut out = self
             .groups
             .iter()
             .map(|g| any(g))
             .collect::<Vec<_>>()
-            .join(" & ");
+            .join(syntax.and);
         if !self.excluded.is_empty() {
-            out = format!("{out} & !{}", any(&self.excluded));
+            out = format!("{out}{}{}", syntax.and_not, any(&self.excluded));
         }
         Some(out)
     }
+}
+
+/// The part of a text to show around its first mark: about `max_chars` characters, starting a
+/// few words before the mark and cut at white space where there is some. Byte offsets.
+pub fn snippet_window(text: &str, marks: &[(usize, usize)], max_chars: usize) -> (usize, usize) {
+    let first = marks.first().map_or(0, |m| m.0);
+    // start up to a third of the window before the mark, at the start of a word
+    let before: Vec<(usize, char)> = text[..first]
+        .char_indices()
+        .rev()
+        .take(max_chars / 3)
+        .collect();
+    let mut start = before.last().map_or(first, |&(i, _)| i);
+    if start > 0 {
+        // the white space farthest from the mark: as much context as the window holds
+        if let Some(&(i, c)) = before.iter().rev().find(|&&(_, c)| c.is_whitespace()) {
+            start = i + c.len_utf8();
+        }
+    }
+    let mut end = text[start..]
+        .char_indices()
+        .nth(max_chars)
+        .map_or(text.len(), |(i, _)| start + i);
+    if end < text.len() {
+        // cut at the last white space, unless that would leave little
+        if let Some(ws) = text[start..end].rfind(char::is_whitespace) {
+            if start + ws > first && ws > max_chars / 2 {
+                end = start + ws;
+            }
+        }
+    }
+    (start, end)
 }
 
 #[cfg(test)]
@@ -265,10 +363,45 @@ mod tests {
         assert_eq!(q.to_tsquery().unwrap(), "('fox' | 'bird') & ('cat')");
         // a Chinese word is the phrase of its pairs; one character is a prefix
         let q = parse("中国人");
-        assert_eq!(q.to_fts5().unwrap(), r#"("中国 国人 人")"#);
-        assert_eq!(q.to_tsquery().unwrap(), "(('中国' <-> '国人' <-> '人'))");
+        assert_eq!(q.to_fts5().unwrap(), r#"("中国 国人")"#);
+        assert_eq!(q.to_tsquery().unwrap(), "(('中国' <-> '国人'))");
+        // which is how the text holds it: the pairs stand next to each other
+        let indexed = index_text("我爱中国人民。");
+        assert!(indexed.contains("中国 国人"), "{indexed}");
         assert_eq!(parse("中").to_fts5().unwrap(), r#"("中"*)"#);
         assert_eq!(parse("中").to_tsquery().unwrap(), "('中':*)");
+    }
+
+    #[test]
+    fn marks_cover_every_word_searched_for() {
+        let text = "Le Fox 🦊 jumps; the fox sleeps in 中国人民.";
+        let q = parse("fox 中国 -jumps");
+        let marked: Vec<&str> = q.marks(text).iter().map(|&(s, e)| &text[s..e]).collect();
+        assert_eq!(marked, ["Fox", "fox", "中国"]);
+        // a one-character query marks the pairs it starts
+        let marked: Vec<&str> = parse("人")
+            .marks(text)
+            .iter()
+            .map(|&(s, e)| &text[s..e])
+            .collect();
+        assert_eq!(marked, ["人民"]);
+    }
+
+    #[test]
+    fn a_snippet_starts_a_few_words_before_the_first_mark() {
+        let text = format!("{} needle {}", "hay ".repeat(100), "straw ".repeat(100));
+        let marks = parse("needle").marks(&text);
+        let (s, e) = snippet_window(&text, &marks, 60);
+        let snippet = &text[s..e];
+        assert!(snippet.starts_with("hay "), "{snippet:?}");
+        assert!(snippet.contains("needle"), "{snippet:?}");
+        assert!(snippet.chars().count() <= 60, "{snippet:?}");
+        assert!(snippet.ends_with("straw"), "{snippet:?}");
+        // a short text is shown whole
+        assert_eq!(
+            snippet_window("a needle", &parse("needle").marks("a needle"), 60),
+            (0, 8)
+        );
     }
 
     #[test]
