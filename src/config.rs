@@ -62,6 +62,10 @@ pub struct Config {
     pub page_cache_mb: usize,
     /// `GLOSS_UNREAD_DAYS`: how far back "unread" reaches; older activity counts as read.
     pub unread_days: i64,
+    /// `GLOSS_SEARCH_LANGUAGE`: the PostgreSQL text search configuration that search uses
+    /// (`simple`, the default, keeps every word as written; `english`, `russian`, … stem words and
+    /// drop stop words). SQLite always matches words as written.
+    pub search_language: String,
 }
 
 impl Default for Config {
@@ -93,6 +97,7 @@ impl Default for Config {
             online_window_minutes: 15,
             page_cache_mb: 64,
             unread_days: 30,
+            search_language: "simple".into(),
         }
     }
 }
@@ -203,6 +208,9 @@ impl Config {
             public_url: get("GLOSS_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_string()),
             view_flush_interval: secs("GLOSS_VIEW_FLUSH_INTERVAL", d.view_flush_interval)?,
             unread_days: num("GLOSS_UNREAD_DAYS", get("GLOSS_UNREAD_DAYS"), d.unread_days)?,
+            search_language: get("GLOSS_SEARCH_LANGUAGE")
+                .map(|v| v.trim().to_string())
+                .unwrap_or(d.search_language),
             page_cache_mb: num(
                 "GLOSS_PAGE_CACHE_MB",
                 get("GLOSS_PAGE_CACHE_MB"),
@@ -219,6 +227,18 @@ impl Config {
 
     /// Rejects values that cannot work, with a message naming the variable.
     pub fn validate(&self) -> Result<(), String> {
+        // a name, as PostgreSQL writes them: it is checked against the database at start-up
+        let lang = &self.search_language;
+        if lang.is_empty()
+            || lang.len() > 63
+            || !lang
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
+            return Err(format!(
+                "GLOSS_SEARCH_LANGUAGE must name a text search configuration (such as simple or english), got {lang:?}"
+            ));
+        }
         if !(1..=3650).contains(&self.unread_days) {
             return Err(format!(
                 "GLOSS_UNREAD_DAYS must be 1 to 3650, got {}",

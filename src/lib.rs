@@ -27,6 +27,7 @@ pub mod ratelimit;
 pub mod reactions;
 pub mod rerender;
 pub mod routes_table;
+pub mod search;
 pub mod stream;
 pub mod text;
 pub mod threads;
@@ -99,6 +100,11 @@ impl AppState {
         if applied > 0 {
             tracing::info!(applied, database = %url, "applied migrations");
         }
+        let indexed = search::index::prepare(&mut conn, &config.search_language)
+            .map_err(|e| format!("cannot prepare the search index of {url}: {e}"))?;
+        if indexed > 0 {
+            tracing::info!(indexed, database = %url, "built the search index");
+        }
         let secret = match &config.jwt_secret {
             Some(secret) => secret.clone(),
             None => {
@@ -162,6 +168,7 @@ fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .configure(profiles::http::routes)
         .configure(notifications::http::routes)
         .configure(watching::http::routes)
+        .configure(search::http::routes)
         .configure(stream::http::routes);
 }
 

@@ -113,6 +113,7 @@ pub fn insert(conn: &mut DbConn, new: &NewAnnotation) -> QueryResult<AnnotationR
                 .set(annotations::reply_count.eq(annotations::reply_count + 1))
                 .execute(conn)?;
         }
+        crate::search::index::annotation(conn, &row)?;
         Ok(row)
     })
 }
@@ -176,15 +177,27 @@ pub fn update(
     id: i64,
     changes: &AnnotationChanges,
 ) -> QueryResult<AnnotationRow> {
-    diesel::update(annotations::table.find(id))
-        .set(changes)
-        .returning(select())
-        .get_result(conn)
+    crate::db::atomic(conn, |conn| {
+        let row = diesel::update(annotations::table.find(id))
+            .set(changes)
+            .returning(select())
+            .get_result(conn)?;
+        if changes.body.is_some() {
+            crate::search::index::annotation(conn, &row)?;
+        }
+        Ok(row)
+    })
 }
 
 /// Deletes an annotation and its replies.
 pub fn delete(conn: &mut DbConn, row: &AnnotationRow) -> QueryResult<()> {
     crate::db::atomic(conn, |conn| {
+        let mut gone: Vec<i64> = annotations::table
+            .filter(annotations::parent_id.eq(row.id))
+            .select(annotations::id)
+            .load(conn)?;
+        gone.push(row.id);
+        crate::search::index::remove_annotations(conn, &gone)?;
         diesel::delete(annotations::table.filter(annotations::parent_id.eq(row.id)))
             .execute(conn)?;
         diesel::delete(annotations::table.find(row.id)).execute(conn)?;

@@ -38,3 +38,17 @@ pub fn get_or_insert_with(
         .select(server_settings::value)
         .first(conn)
 }
+
+/// Stores a setting, replacing what was there.
+pub fn set(conn: &mut DbConn, key: &str, value: &str) -> QueryResult<()> {
+    let sql = super::dialect_sql(
+        conn,
+        "INSERT INTO server_settings (key, value) VALUES ($1, $2) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    );
+    diesel::sql_query(sql)
+        .bind::<diesel::sql_types::Text, _>(key)
+        .bind::<diesel::sql_types::Text, _>(value)
+        .execute(conn)?;
+    Ok(())
+}

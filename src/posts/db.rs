@@ -120,6 +120,7 @@ pub fn append(
     diesel::update(users::table.find(user_id))
         .set(users::message_count.eq(users::message_count + 1))
         .execute(conn)?;
+    crate::search::index::post(conn, &post)?;
     Ok(post)
 }
 
@@ -183,7 +184,7 @@ pub fn edit(
             content.body_text,
             revision,
         )?;
-        diesel::update(posts::table.find(post.id))
+        let post: PostRow = diesel::update(posts::table.find(post.id))
             .set((
                 posts::body.eq(content.body),
                 posts::body_html.eq(content.body_html),
@@ -194,7 +195,9 @@ pub fn edit(
                 posts::edited_by.eq(Some(editor_id)),
             ))
             .returning(select())
-            .get_result(conn)
+            .get_result(conn)?;
+        crate::search::index::post(conn, &post)?;
+        Ok(post)
     })
 }
 
@@ -313,12 +316,14 @@ pub fn store_rendering(
     } else {
         Default::default()
     };
-    diesel::update(posts::table.find(id))
+    let post: PostRow = diesel::update(posts::table.find(id))
         .set((
             posts::body_html.eq(body_html),
             posts::body_text.eq(body_text),
         ))
-        .execute(conn)?;
+        .returning(select())
+        .get_result(conn)?;
+    crate::search::index::post(conn, &post)?;
     Ok(Some(summary))
 }
 

@@ -130,7 +130,8 @@ pub fn sanitize(html: &str) -> String {
         .to_string()
 }
 
-fn plain_text(markdown: &str) -> String {
+/// The plain text a reader sees of some Markdown (what `body_text` holds).
+pub fn plain_text(markdown: &str) -> String {
     let mut out = String::with_capacity(markdown.len());
     // Block boundaries are recorded as pending and written only before the next text, so that
     // nested blocks do not stack blank lines and nothing trails at the end.

@@ -36,6 +36,19 @@ fn is_cjk(c: char) -> bool {
         | '\u{20000}'..='\u{2ffff}') // CJK Extensions B and later
 }
 
+/// Punctuation that Unicode lets stand inside a word (`don't`, `3.14`, `snake_case`, `y.org`):
+/// terms are cut there too, so that no database's own tokenizer cuts a term further (FTS5 splits
+/// at ASCII punctuation, PostgreSQL's parser reads `y.org` as a host name and `3.14` as a number).
+fn cuts_a_word(c: char) -> bool {
+    !c.is_alphanumeric()
+        && (c.is_ascii()
+            || matches!(c,
+                '\u{00b7}' | '\u{0387}' | '\u{037e}' | '\u{0589}' | '\u{05f4}' | '\u{060c}'
+                | '\u{060d}' | '\u{066c}' | '\u{07f8}' | '\u{2018}'..='\u{2027}' | '\u{202f}'
+                | '\u{203f}' | '\u{2040}' | '\u{2044}' | '\u{2054}' | '\u{fe10}'..='\u{fe6f}'
+                | '\u{ff01}'..='\u{ff0f}' | '\u{ff1a}'..='\u{ff20}' | '\u{ff3b}'..='\u{ff40}'))
+}
+
 /// The terms of a text, in order: each word in lower case; a run of CJK characters as its
 /// overlapping pairs and its last character alone (`我爱中国` gives `我爱 爱中 中国 国`), so a
 /// word of two or more characters is found as the phrase of its pairs.
@@ -70,12 +83,20 @@ pub fn terms(text: &str) -> Vec<Term> {
             }
             _ => {
                 flush(&mut run, &mut out);
-                out.push(Term {
-                    text: word.to_lowercase(),
-                    start,
-                    end: start + word.len(),
-                    tail: false,
-                });
+                let mut at = 0;
+                for part in word.split(cuts_a_word) {
+                    if !part.is_empty() {
+                        out.push(Term {
+                            text: part.to_lowercase(),
+                            start: start + at,
+                            end: start + at + part.len(),
+                            tail: false,
+                        });
+                    }
+                    at += part.len();
+                    // the cutting character
+                    at += word[at..].chars().next().map_or(0, char::len_utf8);
+                }
             }
         }
     }
@@ -336,6 +357,11 @@ mod tests {
         assert_eq!(
             texts("The Fox, ЖУРНАЛ мир."),
             ["the", "fox", "журнал", "мир"]
+        );
+        // cut at the punctuation Unicode keeps inside words
+        assert_eq!(
+            texts("don't y.org 3.14 snake_case naïve"),
+            ["don", "t", "y", "org", "3", "14", "snake", "case", "naïve"]
         );
         assert_eq!(
             texts("我爱中国人民。"),

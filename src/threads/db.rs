@@ -128,6 +128,7 @@ pub fn create(conn: &mut DbConn, new: &NewThread) -> QueryResult<(ThreadRow, Pos
             .find(thread.id)
             .select(select())
             .first(conn)?;
+        crate::search::index::thread(conn, &thread)?;
         Ok((thread, post))
     })
 }
@@ -415,7 +416,11 @@ pub fn update(
         if let Some(values) = fields {
             replace_field_values(conn, id, values)?;
         }
-        threads::table.find(id).select(select()).first(conn)
+        let thread = threads::table.find(id).select(select()).first(conn)?;
+        if title.is_some() {
+            crate::search::index::thread(conn, &thread)?;
+        }
+        Ok(thread)
     })
 }
 

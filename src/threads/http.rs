@@ -6,7 +6,7 @@ use actix_web::{delete, get, http::header, patch, post, put, web, HttpRequest, H
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::db::{self as thread_db, FieldFilter, NewThread, ThreadFilter, ThreadRow};
+use super::db::{self as thread_db, NewThread, ThreadFilter, ThreadRow};
 use super::view::{build_threads, Thread};
 use super::view_counter::Viewer;
 use crate::annotations::citations::{self, CitationInput};
@@ -15,7 +15,7 @@ use crate::db::DbConn;
 use crate::error::{ApiError, Problem, Validator};
 use crate::extract::{Json, Query};
 use crate::forums::db::{self as forum_db};
-use crate::forums::fields::{self, FieldType, FieldValue};
+use crate::forums::fields::{self, FieldValue};
 use crate::guest_cache as guest;
 use crate::notifications::db as notification_db;
 use crate::pagination::{CursorPage, CursorParams, Page, PageParams};
@@ -274,54 +274,8 @@ pub async fn list_threads(
         db.run(move |conn| {
             let forum = forum_db::find(conn, forum_id)?
                 .ok_or_else(|| ApiError::not_found(format!("no forum has id {forum_id}")))?;
-            let field = match &q.field {
-                None => {
-                    if q.eq.is_some() || q.min.is_some() || q.max.is_some() {
-                        return Err(ApiError::invalid_field(
-                            "field",
-                            "is required with eq, min or max",
-                        ));
-                    }
-                    None
-                }
-                Some(key) => {
-                    let defs = forum_db::fields(conn, forum_id)?;
-                    let def = defs.iter().find(|d| &d.key == key).ok_or_else(|| {
-                        ApiError::invalid_field("field", "is not a field of this forum")
-                    })?;
-                    let kind = FieldType::parse(&def.field_type).unwrap_or(FieldType::Text);
-                    // Values compare in stored form: check and normalize each bound like a value.
-                    let norm =
-                        |name: &str, raw: &Option<String>| -> Result<Option<String>, ApiError> {
-                            let Some(raw) = raw else { return Ok(None) };
-                            let json = match kind {
-                                FieldType::Number => {
-                                    raw.parse::<f64>().map(|n| serde_json::json!(n)).map_err(
-                                        |_| ApiError::invalid_field(name, "must be a number"),
-                                    )?
-                                }
-                                _ => serde_json::Value::String(raw.clone()),
-                            };
-                            match kind {
-                                FieldType::Text | FieldType::Choice | FieldType::Url
-                                    if name != "eq" =>
-                                {
-                                    Ok(Some(raw.clone()))
-                                }
-                                _ => fields::check_value(def, &json)
-                                    .map(|v| Some(v.value_text))
-                                    .map_err(|m| ApiError::invalid_field(name, m)),
-                            }
-                        };
-                    Some(FieldFilter {
-                        field_id: def.id,
-                        numeric: kind == FieldType::Number,
-                        eq: norm("eq", &q.eq)?,
-                        min: norm("min", &q.min)?,
-                        max: norm("max", &q.max)?,
-                    })
-                }
-            };
+            let field =
+                super::filter::field_filter(conn, forum_id, &q.field, &q.eq, &q.min, &q.max)?;
             let filter = ThreadFilter {
                 prefix_id: q.prefix_id,
                 field,

@@ -29,6 +29,16 @@ struct PointerCheck {
 
 const VISIBLE: &str = "p.deleted_at IS NULL AND t.deleted_at IS NULL";
 
+#[derive(QueryableByName, Debug)]
+struct PostDoc {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    body_text: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    body_terms: String,
+}
+
 pub(crate) async fn assert_counters_true(app: &TestApp, after: &str) {
     let after = after.to_string();
     app.state
@@ -63,6 +73,34 @@ pub(crate) async fn assert_counters_true(app: &TestApp, after: &str) {
                 for r in rows {
                     assert_eq!(r.stored, r.expected, "{what} of {} is wrong after {after}", r.id);
                 }
+            }
+            // the search index: one document per thread, post and annotation, none left over
+            let docs = [
+                ("search documents of thread", "threads"),
+                ("search documents of post", "posts"),
+                ("search documents of annotation", "annotations"),
+            ];
+            for (what, table) in docs {
+                let kind = &table[..table.len() - 1];
+                let sql = format!(
+                    "SELECT x.id AS id, (SELECT COUNT(*) FROM search_docs d WHERE d.kind = '{kind}' \
+                     AND d.ref_id = x.id) AS stored, CAST(1 AS BIGINT) AS expected FROM {table} x \
+                     UNION ALL SELECT CAST(0 AS BIGINT) AS id, COUNT(*) AS stored, CAST(0 AS BIGINT) AS expected \
+                     FROM search_docs d WHERE d.kind = '{kind}' AND NOT EXISTS (SELECT 1 FROM {table} x WHERE x.id = d.ref_id)"
+                );
+                let rows: Vec<Check> = diesel::sql_query(sql).load(conn)?;
+                for r in rows {
+                    assert_eq!(r.stored, r.expected, "{what} {} is wrong after {after} (0: left over)", r.id);
+                }
+            }
+            // and each post's document holds the post's text as it is now
+            let rows: Vec<PostDoc> = diesel::sql_query(
+                "SELECT p.id AS id, p.body_text AS body_text, d.body_terms AS body_terms \
+                 FROM posts p JOIN search_docs d ON d.kind = 'post' AND d.ref_id = p.id",
+            )
+            .load(conn)?;
+            for PostDoc { id, body_text: text, body_terms: terms } in rows {
+                assert_eq!(terms, gloss::text::search::index_text(&text), "the search document of post {id} is stale after {after}");
             }
             Ok(())
         })

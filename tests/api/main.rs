@@ -25,6 +25,7 @@ mod profiles;
 mod rerender;
 mod review_fixes;
 mod scale;
+mod search;
 mod stream;
 mod threads;
 mod users;
