@@ -39,6 +39,9 @@ enum Command {
     /// Render every stored post and annotation again with the current Markdown rules, carrying
     /// annotations and citations over to the new text (safe while serving; safe to repeat).
     Rerender,
+    /// Build the search index again from every thread, post and annotation (after a bulk load
+    /// or a restore that bypassed the server; safe while serving; safe to repeat).
+    Reindex,
     /// Print the OpenAPI document (or write it to a file).
     Openapi {
         /// Write to this file instead of standard output.
@@ -147,6 +150,19 @@ fn run(command: Command, config: Config) -> Result<(), String> {
         Command::Rerender => {
             let mut conn = state.db.pool().get().map_err(|e| e.to_string())?;
             println!("{}", gloss::rerender::all(&mut conn)?);
+            Ok(())
+        }
+        Command::Reindex => {
+            // a connection of its own, without the statement timeout of the pool's
+            let mut conn = gloss::db::establish(&state.config.database_url)
+                .map_err(|e| format!("cannot connect: {e}"))?;
+            let started = std::time::Instant::now();
+            let n = gloss::search::index::reindex(&mut conn)
+                .map_err(|e| format!("cannot build the search index: {e}"))?;
+            println!(
+                "indexed {n} threads, posts and annotations for search in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
             Ok(())
         }
         Command::Openapi { .. } => unreachable!("handled before the database is opened"),
