@@ -15,6 +15,7 @@ from gloss_client.api.me import get_me
 from gloss_client.api.notifications import list_notifications
 from gloss_client.api.posts import create_post
 from gloss_client.api.reactions import add_reaction, list_reaction_kinds
+from gloss_client.api.search import search
 from gloss_client.api.threads import create_thread, thread_page
 from gloss_client.api.watching import watch_thread
 from gloss_client.models import (
@@ -33,6 +34,8 @@ from gloss_client.models import (
     RefreshRequest,
     RegisterRequest,
     ReplyInput,
+    SearchKind,
+    SearchResults,
     SelectorInput,
     ThreadPage,
     ThreadWithPost,
@@ -108,6 +111,12 @@ selector = annotation.target.selector
 assert selector.exact == passage, selector.exact
 assert (selector.start, selector.end) == (start, end), "code point offsets come back"
 assert (selector.start_utf16, selector.end_utf16) == (utf16(body_text, start), utf16(body_text, end)), "UTF-16 too"
+
+# anyone finds the post by a word of it; the snippet's code point offsets are Python's indexes
+found = ok(search.sync_detailed(client=anonymous, q="moscow", type_=SearchKind.POST), SearchResults, "search")
+hit = next(h for h in found.items if h.id == first.id)
+mark = hit.snippet.highlights[0]
+assert hit.snippet.text[mark.start:mark.end] == "Moscow", hit.snippet
 
 kinds = ok(list_reaction_kinds.sync_detailed(client=anonymous), ReactionKindList, "reaction kinds")
 reacted = ok(add_reaction.sync_detailed(first.id, kinds.items[0].key, client=as_bob), PostReactions, "react")

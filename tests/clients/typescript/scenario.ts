@@ -120,6 +120,17 @@ async function main(): Promise<void> {
   check(selector.start_utf16 === start && selector.end_utf16 === end, "UTF-16 offsets come back");
   check(bodyText.slice(selector.start_utf16 ?? 0, selector.end_utf16 ?? 0) === passage, "slicing by them");
 
+  // anyone finds the post by a word of it; the snippet's UTF-16 offsets are JavaScript's indexes
+  const found = ok(
+    await client.GET("/api/v1/search", { params: { query: { q: "moscow", type: "post" } } }),
+    "search",
+  );
+  const hit = found.items.find((h) => h.id === first.id);
+  check(hit !== undefined, "search finds the post");
+  const mark = hit.snippet.highlights[0];
+  check(mark !== undefined, "the snippet marks the word");
+  check(hit.snippet.text.slice(mark.start_utf16, mark.end_utf16) === "Moscow", "slicing the snippet by them");
+
   // bob reacts with the first reaction kind
   const kinds = ok(await client.GET("/api/v1/reaction-kinds"), "reaction kinds");
   const kind = kinds.items[0];
