@@ -1,7 +1,8 @@
 //! The search query on each database. SQLite ranks FTS5 matches by bm25 (titles and quotes
 //! weigh five times a body); PostgreSQL matches the generated tsvector through its GIN index and
-//! ranks by `ts_rank_cd` (titles and quotes weighted A, bodies B). Everything else is the same
-//! SQL: who may read a document and every filter come from the live rows it points at.
+//! ranks by `ts_rank_cd` (titles and quotes weighted A, bodies B). The kind, forum and author
+//! filters are also scope terms of the query, so the index itself narrows the matches; who may
+//! read a document and every filter are then checked on the live rows it points at.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -34,6 +35,8 @@ pub struct SearchFilter {
 /// A matching document.
 #[derive(Debug, Clone, QueryableByName)]
 pub struct DocHit {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
     #[diesel(sql_type = Text)]
     pub kind: String,
     #[diesel(sql_type = BigInt)]
@@ -42,12 +45,11 @@ pub struct DocHit {
     pub thread_id: i64,
     #[diesel(sql_type = Nullable<BigInt>)]
     pub post_id: Option<i64>,
-}
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
+    #[diesel(sql_type = Timestamp)]
+    pub created_at: NaiveDateTime,
+    /// Relevance: higher is better (comparable within one query only).
+    #[diesel(sql_type = Double)]
+    pub score: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -105,53 +107,58 @@ where
     }
 }
 
-/// `FROM … WHERE …` of the matching documents the caller may read, with every filter.
-fn matching(conn: &DbConn, f: &SearchFilter, language: &str) -> Option<Sql> {
+/// The query over the index alone: `SELECT … FROM … WHERE …` of the matching documents with the
+/// filters the index and the document answer (scope terms, prefix, field, time), newest first,
+/// at most `limit`: the database walks the matches from the newest and stops there.
+fn matching(conn: &DbConn, f: &SearchFilter, language: &str, limit: i64) -> Option<Sql> {
+    // the filters the index resolves itself: kind, forums, author, as scope terms
+    let mut scope: Vec<Vec<String>> = Vec::new();
+    if let Some(kind) = f.kind {
+        scope.push(vec![format!("gk{kind}")]);
+    }
+    if let Some(ids) = &f.forum_ids {
+        scope.push(ids.iter().map(|id| format!("gf{id}")).collect());
+    }
+    if let Some(u) = f.user_id {
+        scope.push(vec![format!("gu{u}")]);
+    }
     let mut sql = Sql::default();
     match conn {
         DbConn::Sqlite(_) => {
-            let m = f.query.to_fts5()?;
-            sql.push(" FROM search_fts JOIN search_docs d ON d.id = search_fts.rowid")
-                .push(JOINS)
-                .push(" WHERE search_fts MATCH ")
-                .bind(Bind::Text(m));
+            let mut m = format!("({})", f.query.to_fts5()?);
+            for any in &scope {
+                let terms: Vec<String> = any.iter().map(|t| format!("\"{t}\"")).collect();
+                m.push_str(&format!(" AND scope_terms : ({})", terms.join(" OR ")));
+            }
+            sql.push(
+                "SELECT d.id, d.kind, d.ref_id, d.thread_id, d.post_id, d.created_at, \
+                 -bm25(search_fts, 5.0, 1.0, 0.0) AS score \
+                 FROM search_fts JOIN search_docs d ON d.id = search_fts.rowid WHERE search_fts MATCH ",
+            )
+            .bind(Bind::Text(m));
         }
         DbConn::Pg(_) => {
-            let q = f.query.to_tsquery()?;
-            sql.push(" FROM search_docs d")
-                .push(JOINS)
-                .push(" WHERE d.tsv @@ to_tsquery(")
-                .bind(Bind::Text(language.to_string()))
-                .push("::regconfig, ")
-                .bind(Bind::Text(q))
-                .push(")");
-        }
-    }
-    if !f.include_deleted {
-        sql.push(" AND t.deleted_at IS NULL AND (d.kind = 'thread' OR p.deleted_at IS NULL)");
-    }
-    sql.push(" AND (d.kind <> 'annotation' OR a.visibility = 'public' OR a.user_id = ")
-        .bind(Bind::Int(f.viewer.unwrap_or(-1)))
-        .push(")");
-    if let Some(kind) = f.kind {
-        sql.push(" AND d.kind = ")
-            .bind(Bind::Text(kind.to_string()));
-    }
-    if let Some(ids) = &f.forum_ids {
-        sql.push(" AND t.forum_id IN (");
-        for (i, id) in ids.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
+            let mut q = format!("({})", f.query.to_tsquery()?);
+            for any in &scope {
+                let terms: Vec<String> = any.iter().map(|t| format!("'{t}':D")).collect();
+                q.push_str(&format!(" & ({})", terms.join(" | ")));
             }
-            sql.bind(Bind::Int(*id));
+            // the query twice, by its placeholders: the weights make scope terms count nothing
+            sql.push(
+                "SELECT d.id, d.kind, d.ref_id, d.thread_id, d.post_id, d.created_at, \
+                 CAST(ts_rank_cd('{0.0, 0.2, 0.4, 1.0}', d.tsv, to_tsquery($1::regconfig, $2)) AS DOUBLE PRECISION) AS score \
+                 FROM search_docs d WHERE d.tsv @@ to_tsquery(",
+            )
+            .bind(Bind::Text(language.to_string()))
+            .push("::regconfig, ")
+            .bind(Bind::Text(q))
+            .push(")");
         }
-        sql.push(")");
-    }
-    if let Some(u) = f.user_id {
-        sql.push(" AND d.user_id = ").bind(Bind::Int(u));
     }
     if let Some(p) = f.prefix_id {
-        sql.push(" AND t.prefix_id = ").bind(Bind::Int(p));
+        sql.push(" AND d.thread_id IN (SELECT t.id FROM threads t WHERE t.prefix_id = ")
+            .bind(Bind::Int(p))
+            .push(")");
     }
     if let Some(field) = &f.field {
         sql.push(" AND d.thread_id IN (SELECT v.thread_id FROM thread_field_values v WHERE v.field_id = ")
@@ -183,56 +190,74 @@ fn matching(conn: &DbConn, f: &SearchFilter, language: &str) -> Option<Sql> {
     if let Some(t) = f.until {
         sql.push(" AND d.created_at < ").bind(Bind::Time(t));
     }
+    match conn {
+        // FTS5 hands its matches out by rowid, newest first, without sorting them
+        DbConn::Sqlite(_) => sql.push(" ORDER BY search_fts.rowid DESC LIMIT "),
+        DbConn::Pg(_) => sql.push(" ORDER BY d.id DESC LIMIT "),
+    };
+    sql.bind(Bind::Int(limit));
     Some(sql)
 }
 
-/// The thread, post and annotation a document points at (a thread's document at its first post).
-const JOINS: &str = " JOIN threads t ON t.id = d.thread_id \
-     LEFT JOIN posts p ON p.id = d.post_id \
-     LEFT JOIN annotations a ON d.kind = 'annotation' AND a.id = d.ref_id";
+/// A match of the index, and whether the caller may read it.
+#[derive(QueryableByName)]
+struct Checked {
+    #[diesel(embed)]
+    hit: DocHit,
+    #[diesel(sql_type = BigInt)]
+    visible: i64,
+}
 
-/// A page of the matching documents, best first (or newest first).
-pub fn search(
+/// The newest `limit` matching documents the caller may read, newest first, each with its
+/// relevance (higher is better): a word in a tenth of a million posts costs `limit` rows, not the
+/// hundred thousand. Only those are joined to their thread, post and annotation to check who may
+/// read them; when too many of them are hidden from the caller (deleted, someone's private
+/// note), the walk goes on four times as far, so the answer is exact. Ranking and paging happen
+/// on this set.
+pub fn candidates(
     conn: &mut DbConn,
     f: &SearchFilter,
     language: &str,
-    offset: i64,
     limit: i64,
 ) -> QueryResult<Vec<DocHit>> {
-    let Some(from) = matching(conn, f, language) else {
-        return Ok(Vec::new());
-    };
-    let mut sql = Sql::default();
-    sql.push("SELECT d.kind, d.ref_id, d.thread_id, d.post_id");
-    sql.text.push_str(&from.text);
-    sql.binds = from.binds;
-    if f.newest_first {
-        sql.push(" ORDER BY d.created_at DESC, d.id DESC");
-    } else {
-        match conn {
-            DbConn::Sqlite(_) => sql.push(" ORDER BY bm25(search_fts, 5.0, 1.0), d.id DESC"),
-            // the query again, by its own placeholder: PostgreSQL reads `$2` twice
-            DbConn::Pg(_) => sql
-                .push(" ORDER BY ts_rank_cd(d.tsv, to_tsquery($1::regconfig, $2)) DESC, d.id DESC"),
+    let mut walk = limit + limit / 8 + 8;
+    loop {
+        let Some(inner) = matching(conn, f, language, walk) else {
+            return Ok(Vec::new());
         };
+        let mut sql = Sql::default();
+        sql.push("SELECT c.*, CAST(CASE WHEN t.id IS NOT NULL");
+        if !f.include_deleted {
+            sql.push(" AND t.deleted_at IS NULL AND (c.kind = 'thread' OR p.deleted_at IS NULL)");
+        }
+        sql.push(" AND (c.kind <> 'annotation' OR a.visibility = 'public' OR a.user_id = ");
+        sql.text.push_str(&format!("${}", inner.binds.len() + 1));
+        sql.push(") THEN 1 ELSE 0 END AS BIGINT) AS visible FROM (");
+        sql.text.push_str(&inner.text);
+        sql.binds = inner.binds;
+        sql.binds.push(Bind::Int(f.viewer.unwrap_or(-1)));
+        sql.push(
+            ") c LEFT JOIN threads t ON t.id = c.thread_id \
+             LEFT JOIN posts p ON p.id = c.post_id \
+             LEFT JOIN annotations a ON c.kind = 'annotation' AND a.id = c.ref_id \
+             ORDER BY c.id DESC",
+        );
+        let rows: Vec<Checked> = load(conn, &sql)?;
+        let walked = rows.len() as i64;
+        let mut hits: Vec<DocHit> = rows
+            .into_iter()
+            .filter(|r| r.visible == 1)
+            .map(|r| r.hit)
+            .collect();
+        // every match walked, or enough of them visible
+        if walked < walk || hits.len() as i64 >= limit || walk >= MAX_WALK {
+            hits.truncate(limit as usize);
+            return Ok(hits);
+        }
+        walk *= 4;
     }
-    sql.push(" LIMIT ")
-        .bind(Bind::Int(limit))
-        .push(" OFFSET ")
-        .bind(Bind::Int(offset));
-    load(conn, &sql)
 }
 
-/// How many documents match, counting no further than `cap` (so a common word costs `cap`
-/// rows, not the whole index).
-pub fn count(conn: &mut DbConn, f: &SearchFilter, language: &str, cap: i64) -> QueryResult<i64> {
-    let Some(from) = matching(conn, f, language) else {
-        return Ok(0);
-    };
-    let mut sql = Sql::default();
-    sql.push("SELECT COUNT(*) AS n FROM (SELECT 1 AS one");
-    sql.text.push_str(&from.text);
-    sql.binds = from.binds;
-    sql.push(" LIMIT ").bind(Bind::Int(cap)).push(") s");
-    Ok(load::<Count>(conn, &sql)?.first().map_or(0, |c| c.n))
-}
+/// The farthest the walk for visible matches goes (past it, a caller who cannot see most of the
+/// newest matches sees fewer results; a narrower query reaches the rest).
+const MAX_WALK: i64 = 100_000;

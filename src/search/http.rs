@@ -19,7 +19,8 @@ use crate::AppState;
 
 /// The longest query read, in characters (only its first 32 terms are searched for).
 pub const MAX_QUERY_CHARS: usize = 20_000;
-/// How far results can be paged: the best 1,000. Past them, a narrower query serves better.
+/// How many matches are ranked and paged: the newest 1,000 the caller may read. Past them, a
+/// narrower query serves better.
 pub const MAX_RESULTS: i64 = 1_000;
 /// The largest page of results.
 pub const MAX_SEARCH_PER_PAGE: u32 = 50;
@@ -83,7 +84,7 @@ pub struct SearchParams {
     pub sort: Option<SearchSort>,
     /// Moderators: deleted threads and posts too.
     pub include_deleted: Option<bool>,
-    /// 1-based page number (default 1); results stop after the best 1,000.
+    /// 1-based page number (default 1); results stop after 1,000.
     #[param(minimum = 1, maximum = 1000, example = 1)]
     pub page: Option<u32>,
     /// Results per page (default 20, at most 50).
@@ -104,19 +105,20 @@ pub struct SearchResults {
     /// The page size used.
     #[schema(example = 20)]
     pub per_page: u32,
-    /// Results that can be paged through: every match, up to 1,000.
+    /// Results that can be paged through: every match, up to 1,000 (the newest).
     #[schema(example = 123)]
     pub total: i64,
     /// Pages of `total`.
     #[schema(example = 7)]
     pub total_pages: i64,
-    /// More than 1,000 documents match: narrow the query to reach the rest.
+    /// More than 1,000 documents match: the newest 1,000 were ranked; narrow the query (more
+    /// words, a phrase, a forum, an author, dates) to reach older ones.
     pub more: bool,
 }
 
 /// Search thread titles, posts and annotations (their bodies and the passages they quote).
-/// Results are ranked, and each carries a snippet with the matched words marked by offsets, and
-/// the thread, post and page it belongs to. Only what the caller may read is found: no deleted
+/// Results are ranked (among the newest 1,000 matches, when there are more), and each carries a
+/// snippet with the matched words marked by offsets, and the thread, post and page it belongs to. Only what the caller may read is found: no deleted
 /// threads or posts (moderators may ask for them), no one else's private annotations.
 #[utoipa::path(
     tag = "search",
@@ -150,7 +152,7 @@ pub async fn search(
         .check(
             page >= 1 && i64::from(page - 1) * i64::from(per_page) < MAX_RESULTS,
             "page",
-            format!("must be at least 1, and results stop after the best {MAX_RESULTS}: narrow the query"),
+            format!("must be at least 1, and results stop after {MAX_RESULTS}: narrow the query"),
         )
         .check(
             (1..=MAX_PER_PAGE).contains(&thread_per_page),
@@ -219,22 +221,30 @@ pub async fn search(
                     None => return Ok(empty),
                 }
             }
-            let offset = i64::from(page - 1) * i64::from(per_page);
-            let found = search_db::count(conn, &filter, &language, MAX_RESULTS + 1)?;
-            let hits = if offset < found {
-                search_db::search(conn, &filter, &language, offset, i64::from(per_page))?
+            // the newest 1,000 matches (and one more, to know there are more), then ranked
+            let mut found = search_db::candidates(conn, &filter, &language, MAX_RESULTS + 1)?;
+            let more = found.len() as i64 > MAX_RESULTS;
+            found.truncate(MAX_RESULTS as usize);
+            if !filter.newest_first {
+                found.sort_by(|a, b| b.score.total_cmp(&a.score).then(b.id.cmp(&a.id)));
             } else {
-                Vec::new()
-            };
-            let items = build_hits(conn, &hits, &filter.query, thread_per_page)?;
-            let total = found.min(MAX_RESULTS);
+                found.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+            }
+            let total = found.len() as i64;
+            let offset = (i64::from(page - 1) * i64::from(per_page)) as usize;
+            let shown: Vec<_> = found
+                .into_iter()
+                .skip(offset)
+                .take(per_page as usize)
+                .collect();
+            let items = build_hits(conn, &shown, &filter.query, thread_per_page)?;
             Ok(SearchResults {
                 items,
                 page,
                 per_page,
                 total,
                 total_pages: (total + i64::from(per_page) - 1) / i64::from(per_page),
-                more: found > MAX_RESULTS,
+                more,
             })
         })
         .await?;

@@ -5,6 +5,7 @@
 //! document, and where it is, are read from the live rows when searching.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -43,26 +44,17 @@ struct Doc<'a> {
 }
 
 fn upsert(conn: &mut DbConn, doc: &Doc) -> QueryResult<()> {
-    // the thread as given, or as the post's row says (the WHERE also settles SQLite's reading
-    // of `ON CONFLICT` after a SELECT)
-    let sql = dialect_sql(
-        conn,
-        "INSERT INTO search_docs (kind, ref_id, thread_id, post_id, user_id, created_at, title_terms, body_terms) \
-         SELECT $1, $2, COALESCE($3, p.thread_id), $4, $5, $6, $7, $8 FROM posts p WHERE p.id = $4 \
-         ON CONFLICT (kind, ref_id) DO UPDATE SET post_id = excluded.post_id, \
-         title_terms = excluded.title_terms, body_terms = excluded.body_terms",
-    );
-    diesel::sql_query(sql)
-        .bind::<Text, _>(doc.kind)
-        .bind::<BigInt, _>(doc.ref_id)
-        .bind::<Nullable<BigInt>, _>(doc.thread_id)
-        .bind::<Nullable<BigInt>, _>(doc.post_id)
-        .bind::<BigInt, _>(doc.user_id)
-        .bind::<Timestamp, _>(doc.created_at)
-        .bind::<Text, _>(index_text(doc.title))
-        .bind::<Text, _>(index_text(&doc.body))
-        .execute(conn)?;
-    Ok(())
+    upsert_many(conn, std::slice::from_ref(doc))
+}
+
+/// The scope terms of a document, written in SQL from its kind, author and thread's forum.
+const SCOPE_SQL: &str = "'gk' || {kind} || ' gu' || {user} || ' gf' || {forum}";
+
+fn scope_sql(kind: &str, user: &str, forum: &str) -> String {
+    SCOPE_SQL
+        .replace("{kind}", kind)
+        .replace("{user}", user)
+        .replace("{forum}", forum)
 }
 
 fn thread_doc(t: &ThreadRow) -> Doc<'_> {
@@ -180,17 +172,24 @@ pub fn remove_annotations(conn: &mut DbConn, ids: &[i64]) -> QueryResult<()> {
     Ok(())
 }
 
-/// Writes many documents whose thread is known, a few hundred to a statement (what makes
-/// building the index of a million posts minutes, not hours, on PostgreSQL).
+/// Writes documents, a few hundred to a statement (what makes building the index of a million
+/// posts minutes, not hours, on PostgreSQL). The thread of a document without one is its post's;
+/// the forum in its scope is its thread's, read in the same statement.
 fn upsert_many(conn: &mut DbConn, docs: &[Doc]) -> QueryResult<()> {
     for chunk in docs.chunks(250) {
         let rows: Vec<String> = (0..chunk.len())
             .map(|i| format!("({})", marks(i * 8 + 1, 8)))
             .collect();
+        // VALUES columns are column1, column2, … on both databases; `WHERE true` settles
+        // SQLite's reading of `ON CONFLICT` after a SELECT
         let sql = format!(
-            "INSERT INTO search_docs (kind, ref_id, thread_id, post_id, user_id, created_at, title_terms, body_terms) \
-             VALUES {} ON CONFLICT (kind, ref_id) DO UPDATE SET post_id = excluded.post_id, \
-             title_terms = excluded.title_terms, body_terms = excluded.body_terms",
+            "INSERT INTO search_docs (kind, ref_id, thread_id, post_id, user_id, created_at, title_terms, body_terms, scope_terms) \
+             SELECT v.column1, v.column2, t.id, v.column4, v.column5, v.column6, v.column7, v.column8, {} \
+             FROM (VALUES {}) v JOIN threads t \
+             ON t.id = COALESCE(v.column3, (SELECT p.thread_id FROM posts p WHERE p.id = v.column4)) WHERE true \
+             ON CONFLICT (kind, ref_id) DO UPDATE SET post_id = excluded.post_id, title_terms = excluded.title_terms, \
+             body_terms = excluded.body_terms, scope_terms = excluded.scope_terms",
+            scope_sql("v.column1", "v.column5", "t.forum_id"),
             rows.join(", ")
         );
         let mut values = Vec::with_capacity(chunk.len() * 8);
@@ -206,6 +205,21 @@ fn upsert_many(conn: &mut DbConn, docs: &[Doc]) -> QueryResult<()> {
                 Value::Text(index_text(&d.body)),
             ]);
         }
+        execute(conn, &sql, &values)?;
+    }
+    Ok(())
+}
+
+/// Gives the documents of these threads their new forum (after a move).
+pub fn threads_moved(conn: &mut DbConn, thread_ids: &[i64], forum_id: i64) -> QueryResult<()> {
+    for chunk in thread_ids.chunks(500) {
+        let sql = format!(
+            "UPDATE search_docs SET scope_terms = {} WHERE thread_id IN ({})",
+            scope_sql("kind", "user_id", "$1"),
+            marks(2, chunk.len())
+        );
+        let mut values = vec![Value::Int(forum_id)];
+        values.extend(chunk.iter().map(|id| Value::Int(*id)));
         execute(conn, &sql, &values)?;
     }
     Ok(())
@@ -263,58 +277,64 @@ pub fn reindex(conn: &mut DbConn) -> QueryResult<usize> {
     Ok(built)
 }
 
-/// Writes the document of every thread, post and annotation, a thousand to a transaction.
+/// Writes the document of every thread, post and annotation, a thousand to a transaction, in
+/// the order they were written: a document's id then orders it in time, as it does for documents
+/// the server writes, and search walks the newest matches first by that id.
 fn rebuild(conn: &mut DbConn) -> QueryResult<usize> {
-    const BATCH: i64 = 1000;
-    let mut built = 0;
-    let mut after = 0;
-    loop {
-        let rows: Vec<ThreadRow> = threads::table
-            .filter(threads::id.gt(after))
-            .order(threads::id.asc())
-            .limit(BATCH)
+    // (time, kind, id) of everything: some 30 bytes a row, sorted in memory
+    let mut all: Vec<(NaiveDateTime, u8, i64)> = Vec::new();
+    let rows: Vec<(i64, NaiveDateTime)> = threads::table
+        .select((threads::id, threads::created_at))
+        .load(conn)?;
+    all.extend(rows.into_iter().map(|(id, t)| (t, 0, id)));
+    let rows: Vec<(i64, NaiveDateTime)> = posts::table
+        .select((posts::id, posts::created_at))
+        .load(conn)?;
+    all.extend(rows.into_iter().map(|(id, t)| (t, 1, id)));
+    let rows: Vec<(i64, NaiveDateTime)> = annotations::table
+        .select((annotations::id, annotations::created_at))
+        .load(conn)?;
+    all.extend(rows.into_iter().map(|(id, t)| (t, 2, id)));
+    all.sort_unstable();
+    for batch in all.chunks(1000) {
+        let ids =
+            |kind: u8| -> Vec<i64> { batch.iter().filter(|r| r.1 == kind).map(|r| r.2).collect() };
+        let thread_rows: HashMap<i64, ThreadRow> = threads::table
+            .filter(threads::id.eq_any(ids(0)))
             .select(<ThreadRow as Selectable<crate::db::MultiBackend>>::construct_selection())
-            .load(conn)?;
-        let Some(last) = rows.last() else { break };
-        after = last.id;
-        let docs: Vec<Doc> = rows.iter().map(thread_doc).collect();
-        crate::db::atomic(conn, |conn| upsert_many(conn, &docs))?;
-        built += rows.len();
-    }
-    after = 0;
-    loop {
-        let rows: Vec<PostRow> = posts::table
-            .filter(posts::id.gt(after))
-            .order(posts::id.asc())
-            .limit(BATCH)
+            .load::<ThreadRow>(conn)?
+            .into_iter()
+            .map(|t| (t.id, t))
+            .collect();
+        let post_rows: HashMap<i64, PostRow> = posts::table
+            .filter(posts::id.eq_any(ids(1)))
             .select(<PostRow as Selectable<crate::db::MultiBackend>>::construct_selection())
-            .load(conn)?;
-        let Some(last) = rows.last() else { break };
-        after = last.id;
-        let docs: Vec<Doc> = rows.iter().map(post_doc).collect();
-        crate::db::atomic(conn, |conn| upsert_many(conn, &docs))?;
-        built += rows.len();
-    }
-    after = 0;
-    loop {
-        let rows: Vec<(AnnotationRow, i64)> = annotations::table
+            .load::<PostRow>(conn)?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+        let annotation_rows: HashMap<i64, (AnnotationRow, i64)> = annotations::table
             .inner_join(posts::table)
-            .filter(annotations::id.gt(after))
-            .order(annotations::id.asc())
-            .limit(BATCH)
+            .filter(annotations::id.eq_any(ids(2)))
             .select((
                 <AnnotationRow as Selectable<crate::db::MultiBackend>>::construct_selection(),
                 posts::thread_id,
             ))
-            .load(conn)?;
-        let Some(last) = rows.last() else { break };
-        after = last.0.id;
-        let docs: Vec<Doc> = rows
+            .load::<(AnnotationRow, i64)>(conn)?
+            .into_iter()
+            .map(|r| (r.0.id, r))
+            .collect();
+        let docs: Vec<Doc> = batch
             .iter()
-            .map(|(a, thread_id)| annotation_doc(a, Some(*thread_id)))
+            .filter_map(|&(_, kind, id)| match kind {
+                0 => thread_rows.get(&id).map(thread_doc),
+                1 => post_rows.get(&id).map(post_doc),
+                _ => annotation_rows
+                    .get(&id)
+                    .map(|(a, thread_id)| annotation_doc(a, Some(*thread_id))),
+            })
             .collect();
         crate::db::atomic(conn, |conn| upsert_many(conn, &docs))?;
-        built += rows.len();
     }
-    Ok(built)
+    Ok(all.len())
 }

@@ -439,6 +439,7 @@ pub fn move_to(conn: &mut DbConn, thread: &ThreadRow, forum_id: i64) -> QueryRes
             thread_field_values::table.filter(thread_field_values::thread_id.eq(thread.id)),
         )
         .execute(conn)?;
+        crate::search::index::threads_moved(conn, &[thread.id], forum_id)?;
         forum_db::recount(conn, thread.forum_id)?;
         forum_db::recount(conn, forum_id)?;
         threads::table.find(thread.id).select(select()).first(conn)
@@ -455,6 +456,7 @@ pub fn move_all(conn: &mut DbConn, from: i64, to: i64) -> QueryResult<()> {
         .set((threads::forum_id.eq(to), threads::prefix_id.eq(None::<i64>)))
         .execute(conn)?;
     if !ids.is_empty() {
+        crate::search::index::threads_moved(conn, &ids, to)?;
         diesel::delete(
             thread_field_values::table.filter(thread_field_values::thread_id.eq_any(ids)),
         )

@@ -93,6 +93,15 @@ pub(crate) async fn assert_counters_true(app: &TestApp, after: &str) {
                     assert_eq!(r.stored, r.expected, "{what} {} is wrong after {after} (0: left over)", r.id);
                 }
             }
+            // every document's scope names its kind, author and its thread's forum as they are now
+            let rows: Vec<Check> = diesel::sql_query(
+                "SELECT d.id AS id, CAST(1 AS BIGINT) AS stored, CAST(0 AS BIGINT) AS expected FROM search_docs d \
+                 JOIN threads t ON t.id = d.thread_id \
+                 WHERE d.scope_terms <> 'gk' || d.kind || ' gu' || d.user_id || ' gf' || t.forum_id",
+            )
+            .load(conn)?;
+            let stale: Vec<i64> = rows.iter().map(|r| r.id).collect();
+            assert!(stale.is_empty(), "the scope of search documents {stale:?} is stale after {after}");
             // and each post's document holds the post's text as it is now
             let rows: Vec<PostDoc> = diesel::sql_query(
                 "SELECT p.id AS id, p.body_text AS body_text, d.body_terms AS body_terms \

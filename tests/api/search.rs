@@ -697,6 +697,20 @@ db_test!(
         let since = (chrono::Utc::now() - chrono::Duration::days(1))
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         assert_eq!(get(format!("&since={since}")).await, all);
+        // a thread moved is found in its new forum, and no longer in its old one
+        let r = app
+            .post(
+                &format!("/api/v1/threads/{far}/move"),
+                Some(&s.admin.token),
+                json!({"forum_id": s.forum_id}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(get(format!("&forum_id={other}")).await, BTreeSet::new());
+        assert!(get(format!("&forum_id={}", s.forum_id))
+            .await
+            .contains(&("thread".into(), far)));
+        crate::counters::assert_counters_true(&app, "a thread moved").await;
         // paging: total, pages, and a last page that is short
         let r = app
             .get("/api/v1/search?q=otter&per_page=3&page=2", None)

@@ -15,9 +15,14 @@ CREATE TABLE search_docs (
     created_at TIMESTAMP NOT NULL,
     title_terms TEXT NOT NULL,     -- a thread's title; an annotation's quote
     body_terms TEXT NOT NULL,      -- a post's text; an annotation's body
+    -- where it is and whose, as terms (gkpost gu42 gf7: kind, author, forum), so that the filters
+    -- of a search are resolved by the index itself; rewritten when a thread moves. Weighted D,
+    -- which ranking counts as nothing, and never stemmed.
+    scope_terms TEXT NOT NULL,
     lang REGCONFIG NOT NULL DEFAULT 'simple',
     tsv TSVECTOR GENERATED ALWAYS AS (
         setweight(to_tsvector(lang, title_terms), 'A') || setweight(to_tsvector(lang, body_terms), 'B')
+        || setweight(to_tsvector('simple'::regconfig, scope_terms), 'D')
     ) STORED,
     UNIQUE (kind, ref_id)
 );

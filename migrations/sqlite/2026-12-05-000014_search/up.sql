@@ -14,27 +14,30 @@ CREATE TABLE search_docs (
     created_at TIMESTAMP NOT NULL,
     title_terms TEXT NOT NULL,     -- a thread's title; an annotation's quote
     body_terms TEXT NOT NULL,      -- a post's text; an annotation's body
+    -- where it is and whose, as terms (gkpost gu42 gf7: kind, author, forum), so that the filters
+    -- of a search are resolved by the index itself; rewritten when a thread moves
+    scope_terms TEXT NOT NULL,
     UNIQUE (kind, ref_id)
 );
 
 CREATE VIRTUAL TABLE search_fts USING fts5(
-    title_terms, body_terms,
+    title_terms, body_terms, scope_terms,
     content = 'search_docs', content_rowid = 'id', tokenize = 'ascii'
 );
 
 CREATE TRIGGER search_docs_ai AFTER INSERT ON search_docs BEGIN
-    INSERT INTO search_fts (rowid, title_terms, body_terms)
-    VALUES (new.id, new.title_terms, new.body_terms);
+    INSERT INTO search_fts (rowid, title_terms, body_terms, scope_terms)
+    VALUES (new.id, new.title_terms, new.body_terms, new.scope_terms);
 END;
 
 CREATE TRIGGER search_docs_ad AFTER DELETE ON search_docs BEGIN
-    INSERT INTO search_fts (search_fts, rowid, title_terms, body_terms)
-    VALUES ('delete', old.id, old.title_terms, old.body_terms);
+    INSERT INTO search_fts (search_fts, rowid, title_terms, body_terms, scope_terms)
+    VALUES ('delete', old.id, old.title_terms, old.body_terms, old.scope_terms);
 END;
 
 CREATE TRIGGER search_docs_au AFTER UPDATE ON search_docs BEGIN
-    INSERT INTO search_fts (search_fts, rowid, title_terms, body_terms)
-    VALUES ('delete', old.id, old.title_terms, old.body_terms);
-    INSERT INTO search_fts (rowid, title_terms, body_terms)
-    VALUES (new.id, new.title_terms, new.body_terms);
+    INSERT INTO search_fts (search_fts, rowid, title_terms, body_terms, scope_terms)
+    VALUES ('delete', old.id, old.title_terms, old.body_terms, old.scope_terms);
+    INSERT INTO search_fts (rowid, title_terms, body_terms, scope_terms)
+    VALUES (new.id, new.title_terms, new.body_terms, new.scope_terms);
 END;
