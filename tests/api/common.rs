@@ -465,6 +465,19 @@ impl TestApp {
         }
     }
 
+    /// A second forum in the setup's category, named `title`; its id.
+    pub async fn other_forum(&self, s: &ForumSetup, title: &str) -> i64 {
+        let r = self
+            .post(
+                "/api/v1/forums",
+                Some(&s.admin.token),
+                json!({"kind": "forum", "parent_id": s.category_id, "title": title}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        r.body["id"].as_i64().unwrap()
+    }
+
     /// Starts a thread; returns (thread id, first post id).
     pub async fn thread(&self, author: &Member, forum_id: i64, title: &str) -> (i64, i64) {
         let r = self

@@ -119,16 +119,7 @@ pub(crate) async fn assert_counters_true(app: &TestApp, after: &str) {
 
 db_test!(counters_follow_every_kind_of_change, |app| {
     let s = app.forum().await;
-    let other_forum = app
-        .post(
-            "/api/v1/forums",
-            Some(&s.admin.token),
-            json!({"kind": "forum", "parent_id": s.category_id, "title": "Other"}),
-        )
-        .await
-        .body["id"]
-        .as_i64()
-        .unwrap();
+    let other_forum = app.other_forum(&s, "Other").await;
     let a = app.register("saif").await;
     let b = app.register("lin").await;
     let (t1, _) = app.thread(&a, s.forum_id, "One").await;

@@ -599,16 +599,7 @@ db_test!(
     filters_narrow_by_kind_forum_author_prefix_field_and_time,
     |app| {
         let s = app.forum().await;
-        let other = app
-            .post(
-                "/api/v1/forums",
-                Some(&s.admin.token),
-                json!({"kind": "forum", "parent_id": s.category_id, "title": "Other"}),
-            )
-            .await
-            .body["id"]
-            .as_i64()
-            .unwrap();
+        let other = app.other_forum(&s, "Other").await;
         let prefix = app
             .post(
                 &format!("/api/v1/forums/{}/prefixes", s.forum_id),
