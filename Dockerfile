@@ -25,7 +25,8 @@ USER gloss
 WORKDIR /data
 # Inside a container the server must listen on every interface; the SQLite file lives in the volume.
 ENV GLOSS_BIND=0.0.0.0:8080 \
-    GLOSS_DATABASE_URL=/data/gloss.db
+    GLOSS_DATABASE_URL=/data/gloss.db \
+    GLOSS_MEDIA_DIR=/data/media
 VOLUME ["/data"]
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \

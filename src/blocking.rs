@@ -73,6 +73,27 @@ fn lower_priority() {
     }
 }
 
+/// Runs heavy work (decoding and encoding an image) on the render threads, at their lowered
+/// priority and in arrival order with the large renders, so that uploads cannot take the CPU
+/// from readers.
+pub async fn heavy<T, F>(f: F) -> Result<T, ApiError>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let (tx, rx) = oneshot::channel();
+    let job: Job = Box::new(move || {
+        let _ = tx.send(f());
+    });
+    render_queue()
+        .lock()
+        .map_err(|_| ApiError::internal("render queue poisoned"))?
+        .send(job)
+        .map_err(|_| ApiError::internal("render threads stopped"))?;
+    rx.await
+        .map_err(|_| ApiError::internal("a render thread dropped its job"))
+}
+
 /// Renders Markdown on the calling thread, and says how long it took (for the metrics).
 fn timed_render(markdown: &str) -> (Rendered, f64) {
     let started = std::time::Instant::now();

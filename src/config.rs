@@ -66,6 +66,35 @@ pub struct Config {
     /// (`simple`, the default, keeps every word as written; `english`, `russian`, … stem words and
     /// drop stop words). SQLite always matches words as written.
     pub search_language: String,
+    /// `GLOSS_MEDIA_DIR`: the folder uploaded images are kept in when no S3 bucket is set
+    /// (default `gloss-media`).
+    pub media_dir: String,
+    /// `GLOSS_S3_BUCKET` (with `GLOSS_S3_ENDPOINT`, `GLOSS_S3_REGION`, and the credentials in
+    /// `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`): keep uploaded images in this S3-compatible
+    /// bucket instead of the media folder.
+    pub s3: Option<S3Config>,
+    /// `GLOSS_UPLOAD_MAX_BYTES`: the largest image a member may upload (default 10 MB).
+    pub upload_max_bytes: usize,
+    /// `GLOSS_UPLOAD_QUOTA_MB`: the bytes of uploads a member may keep, in megabytes (default 200).
+    pub upload_quota_mb: u64,
+    /// `GLOSS_IMAGE_MAX_PIXELS`: the most pixels an uploaded image may declare (default 40 million);
+    /// its sides are capped at 12,000 pixels.
+    pub image_max_pixels: u64,
+    /// `GLOSS_ATTACHMENT_TTL`: seconds an attachment no post uses is kept (default one day).
+    pub attachment_ttl: Duration,
+}
+
+/// An S3-compatible bucket for uploaded images.
+#[derive(Debug, Clone)]
+pub struct S3Config {
+    pub bucket: String,
+    /// `GLOSS_S3_ENDPOINT`: the server's URL, for S3-compatible servers other than AWS.
+    pub endpoint: Option<String>,
+    /// `GLOSS_S3_REGION` (default `us-east-1`).
+    pub region: String,
+    /// Credentials; when absent, object_store reads `AWS_*` variables itself.
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
 }
 
 impl Default for Config {
@@ -98,6 +127,12 @@ impl Default for Config {
             page_cache_mb: 64,
             unread_days: 30,
             search_language: "simple".into(),
+            media_dir: "gloss-media".into(),
+            s3: None,
+            upload_max_bytes: 10 * 1024 * 1024,
+            upload_quota_mb: 200,
+            image_max_pixels: 40_000_000,
+            attachment_ttl: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -106,6 +141,19 @@ impl Default for Config {
 pub const MIN_JWT_SECRET_LEN: usize = 32;
 
 impl Config {
+    /// The bytes of uploads a member may keep.
+    pub fn upload_quota_bytes(&self) -> i64 {
+        i64::try_from(self.upload_quota_mb.saturating_mul(1024 * 1024)).unwrap_or(i64::MAX)
+    }
+
+    /// How far decoding an uploaded image may go.
+    pub fn image_bounds(&self) -> crate::media::image::Bounds {
+        crate::media::image::Bounds {
+            max_pixels: self.image_max_pixels,
+            ..Default::default()
+        }
+    }
+
     /// The base URL of this server as clients see it, without a trailing slash.
     pub fn base_url(&self) -> String {
         self.public_url
@@ -216,6 +264,30 @@ impl Config {
                 get("GLOSS_PAGE_CACHE_MB"),
                 d.page_cache_mb,
             )?,
+            media_dir: get("GLOSS_MEDIA_DIR").unwrap_or(d.media_dir),
+            s3: get("GLOSS_S3_BUCKET").map(|bucket| S3Config {
+                bucket: bucket.trim().to_string(),
+                endpoint: get("GLOSS_S3_ENDPOINT").map(|e| e.trim().to_string()),
+                region: get("GLOSS_S3_REGION").unwrap_or_else(|| "us-east-1".into()),
+                access_key_id: get("AWS_ACCESS_KEY_ID"),
+                secret_access_key: get("AWS_SECRET_ACCESS_KEY"),
+            }),
+            upload_max_bytes: num(
+                "GLOSS_UPLOAD_MAX_BYTES",
+                get("GLOSS_UPLOAD_MAX_BYTES"),
+                d.upload_max_bytes,
+            )?,
+            upload_quota_mb: num(
+                "GLOSS_UPLOAD_QUOTA_MB",
+                get("GLOSS_UPLOAD_QUOTA_MB"),
+                d.upload_quota_mb,
+            )?,
+            image_max_pixels: num(
+                "GLOSS_IMAGE_MAX_PIXELS",
+                get("GLOSS_IMAGE_MAX_PIXELS"),
+                d.image_max_pixels,
+            )?,
+            attachment_ttl: secs("GLOSS_ATTACHMENT_TTL", d.attachment_ttl)?,
             workers: match get("GLOSS_WORKERS") {
                 None => None,
                 v => Some(num("GLOSS_WORKERS", v, 0)?),
@@ -274,6 +346,15 @@ impl Config {
         }
         if self.request_timeout.is_zero() {
             return Err("GLOSS_REQUEST_TIMEOUT must be positive".into());
+        }
+        if self.upload_max_bytes < 1024 {
+            return Err("GLOSS_UPLOAD_MAX_BYTES must be at least 1024 bytes".into());
+        }
+        if self.image_max_pixels < 1024 {
+            return Err("GLOSS_IMAGE_MAX_PIXELS must be at least 1024".into());
+        }
+        if self.attachment_ttl.is_zero() {
+            return Err("GLOSS_ATTACHMENT_TTL must be positive".into());
         }
         if self.body_limit < 1024 {
             return Err("GLOSS_BODY_LIMIT must be at least 1024 bytes".into());

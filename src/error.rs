@@ -51,6 +51,8 @@ error_kinds! {
     ValidationFailed => ("validation_failed", UNPROCESSABLE_ENTITY, "Validation failed"),
     UnsupportedMediaType => ("unsupported_media_type", UNSUPPORTED_MEDIA_TYPE, "Unsupported media type"),
     PayloadTooLarge => ("payload_too_large", PAYLOAD_TOO_LARGE, "Payload too large"),
+    UploadQuotaExceeded => ("upload_quota_exceeded", PAYLOAD_TOO_LARGE, "Upload quota exceeded"),
+    ImageTooLarge => ("image_too_large", UNPROCESSABLE_ENTITY, "Image too large"),
     Unauthorized => ("unauthorized", UNAUTHORIZED, "Authentication required"),
     InvalidToken => ("invalid_token", UNAUTHORIZED, "Invalid access token"),
     TokenExpired => ("token_expired", UNAUTHORIZED, "Access token expired"),

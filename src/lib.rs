@@ -2,6 +2,7 @@
 //! respond). `build_app` is the one application, used by the binary and by the tests alike.
 
 pub mod annotations;
+pub mod attachments;
 pub mod auth;
 pub mod blocking;
 pub mod config;
@@ -13,6 +14,7 @@ pub mod forums;
 pub mod guest_cache;
 pub mod health;
 pub mod idempotency;
+pub mod media;
 pub mod metrics;
 pub mod middleware;
 pub mod notifications;
@@ -75,6 +77,8 @@ pub struct AppState {
     pub guest_lists: Arc<guest_cache::GuestLists>,
     /// The writes this process knows of, for the guest pages kept as bytes.
     pub writes: Arc<write_clock::WriteClock>,
+    /// Where uploaded images are kept.
+    pub media: media::store::Store,
 }
 
 /// The settings key under which a generated JWT secret is kept.
@@ -133,7 +137,9 @@ impl AppState {
         );
         let writes = Arc::new(write_clock::WriteClock::new(&config.database_url));
         let hub = stream::Hub::new(&config.database_url, writes.clone());
+        let media = media::store::Store::open(&config)?;
         Ok(AppState {
+            media,
             limits: Arc::new(ratelimit::Limits::new(&config)),
             metrics: Arc::new(metrics::Metrics::new()),
             site: Arc::new(pages::site::SiteCache::default()),
@@ -169,6 +175,7 @@ fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .configure(notifications::http::routes)
         .configure(watching::http::routes)
         .configure(search::http::routes)
+        .configure(attachments::http::routes)
         .configure(stream::http::routes);
 }
 

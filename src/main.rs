@@ -179,6 +179,24 @@ fn serve(state: AppState) -> Result<(), String> {
     );
     let flush_every = state.config.view_flush_interval;
     actix_web::rt::System::new().block_on(async move {
+        // Uploads no post shows are removed once older than GLOSS_ATTACHMENT_TTL, checked every
+        // ten minutes (or at a tenth of a shorter time).
+        let cleaner_state = state.clone();
+        actix_web::rt::spawn(async move {
+            let every = (cleaner_state.config.attachment_ttl / 10)
+                .min(std::time::Duration::from_secs(600))
+                .max(std::time::Duration::from_secs(1));
+            let mut tick = actix_web::rt::time::interval(every);
+            loop {
+                tick.tick().await;
+                let before = gloss::attachments::cleanup::cutoff(&cleaner_state);
+                match gloss::attachments::cleanup::remove_unused(&cleaner_state, before).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(removed = n, "removed uploads no post shows"),
+                    Err(e) => tracing::warn!(error = %e, "could not remove unused uploads"),
+                }
+            }
+        });
         // Thread views are buffered in memory and written in batches, and once more at shutdown.
         let flusher_state = state.clone();
         actix_web::rt::spawn(async move {

@@ -190,7 +190,8 @@ pub fn cors(origins: &[String]) -> Cors {
 /// (the HTTP layer sends the headers alone, with the length the body had). A successful `GET` of
 /// a resource or a list gets a weak `ETag` (a hash of the answer's bytes before compression, so
 /// every process gives the same one), and a request whose `If-None-Match` names it gets `304 Not Modified` with no
-/// body. An answer that depends on the caller says so (`Vary: Authorization`); the event stream
+/// body (a handler that sets its own strong `ETag` answers for itself). An answer that depends on
+/// the caller says so (`Vary: Authorization`); the event stream
 /// passes untouched.
 pub async fn conditional_get(
     mut req: ServiceRequest,
@@ -206,7 +207,13 @@ pub async fn conditional_get(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let res = next.call(req).await?;
-    if !conditional || res.status() != actix_web::http::StatusCode::OK || is_stream(&res) {
+    // a handler that tags its answer itself (a stored image, by its content hash) has answered
+    // `If-None-Match` already
+    if !conditional
+        || res.status() != actix_web::http::StatusCode::OK
+        || is_stream(&res)
+        || res.headers().contains_key(header::ETAG)
+    {
         return Ok(res.map_into_boxed_body());
     }
     let (req, res) = res.into_parts();

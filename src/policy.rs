@@ -277,6 +277,42 @@ pub fn can_react(actor: &AuthUser, post: &PostRow, thread: &ThreadRow) -> Result
     Ok(())
 }
 
+/// Removing an upload: its owner, while no post shows it (a post's images stay with the post).
+pub fn can_delete_attachment(
+    actor: &AuthUser,
+    attachment: &crate::attachments::db::AttachmentRow,
+) -> Result<(), ApiError> {
+    if attachment.user_id != actor.id {
+        return Err(ApiError::forbidden(
+            "only the member who uploaded an attachment may remove it",
+        ));
+    }
+    if attachment.used {
+        return Err(ApiError::new(
+            ErrorKind::Conflict,
+            "a post shows this attachment: edit the post to stop showing it; the attachment stays with the post",
+        ));
+    }
+    Ok(())
+}
+
+/// The attachments a post's Markdown may show: those its author uploaded (a moderator editing a
+/// member's post keeps the member's images, and cannot show images of others). `not_owned` are
+/// the referenced ids that are not the author's.
+pub fn can_show_attachments(not_owned: &[i64]) -> Result<(), ApiError> {
+    if not_owned.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = not_owned.iter().map(|id| id.to_string()).collect();
+    Err(ApiError::invalid_field(
+        "body",
+        format!(
+            "shows attachments that are not the author's uploads or do not exist: {}",
+            ids.join(", ")
+        ),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

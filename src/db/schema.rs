@@ -27,6 +27,7 @@ diesel::table! {
         last_seen_at -> Nullable<Timestamp>,
         hide_presence -> Bool,
         auto_watch -> Bool,
+        upload_bytes -> BigInt,
     }
 }
 
@@ -332,6 +333,49 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    media_blobs (hash) {
+        hash -> Text,
+        path -> Text,
+        refs -> BigInt,
+        size -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    attachments (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        content_type -> Text,
+        size -> BigInt,
+        width -> Integer,
+        height -> Integer,
+        display_hash -> Text,
+        display_path -> Text,
+        display_width -> Integer,
+        display_height -> Integer,
+        display_size -> BigInt,
+        thumb_hash -> Text,
+        thumb_path -> Text,
+        thumb_width -> Integer,
+        thumb_height -> Integer,
+        thumb_size -> BigInt,
+        used -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    post_attachments (post_id, position) {
+        post_id -> BigInt,
+        position -> Integer,
+        attachment_id -> BigInt,
+        caption -> Text,
+    }
+}
+
+diesel::joinable!(post_attachments -> attachments (attachment_id));
 diesel::joinable!(post_reactions -> reaction_kinds (kind_id));
 diesel::joinable!(profile_values -> profile_fields (field_id));
 diesel::joinable!(user_group_members -> user_groups (group_id));
@@ -348,6 +392,9 @@ diesel::joinable!(thread_field_values -> thread_fields (field_id));
 diesel::joinable!(posts -> threads (thread_id));
 diesel::joinable!(post_revisions -> posts (post_id));
 diesel::allow_tables_to_appear_in_same_query!(
+    media_blobs,
+    attachments,
+    post_attachments,
     server_settings,
     users,
     refresh_tokens,

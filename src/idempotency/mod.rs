@@ -58,6 +58,9 @@ fn member(req: &ServiceRequest, state: &AppState) -> Option<i64> {
     state.tokens.verify(token).ok()?.sub.parse().ok()
 }
 
+/// The one path whose body may be larger than `GLOSS_BODY_LIMIT`: image uploads.
+const UPLOAD_PATH: &str = "/api/v1/attachments";
+
 /// What makes two requests the same: method, path with query, content type and body.
 fn fingerprint(req: &ServiceRequest, body: &[u8]) -> String {
     let mut hash = Sha256::new();
@@ -133,7 +136,12 @@ pub async fn idempotent_posts(
     };
 
     // the body is read here, once, to be compared, and handed on unchanged
-    let limit = state.config.body_limit;
+    // an upload may be as large as the upload limit, with its multipart framing
+    let limit = if req.path() == UPLOAD_PATH {
+        state.config.upload_max_bytes + 64 * 1024
+    } else {
+        state.config.body_limit
+    };
     let mut payload = req.take_payload();
     let mut body = BytesMut::new();
     while let Some(chunk) = payload.next().await {

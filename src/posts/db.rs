@@ -98,6 +98,14 @@ pub fn append(
         ))
         .returning(select())
         .get_result(conn)?;
+    // the attachments it shows, before the author's row is locked (locks: attachments, then users)
+    crate::attachments::db::link(
+        conn,
+        post.id,
+        user_id,
+        &crate::text::attachment_refs(content.body),
+        false,
+    )?;
     diesel::insert_into(post_revisions::table)
         .values((
             post_revisions::post_id.eq(post.id),
@@ -164,6 +172,7 @@ pub fn edit(
             .set(posts::revision.eq(posts::revision))
             .returning(select())
             .get_result(conn)?;
+        let had_attachments = post.body.contains(crate::text::ATTACHMENT_SCHEME);
         let t = now();
         let revision = post.revision + 1;
         diesel::insert_into(post_revisions::table)
@@ -197,6 +206,13 @@ pub fn edit(
             .returning(select())
             .get_result(conn)?;
         crate::search::index::post(conn, &post)?;
+        crate::attachments::db::link(
+            conn,
+            post.id,
+            post.user_id,
+            &crate::text::attachment_refs(content.body),
+            had_attachments,
+        )?;
         Ok(post)
     })
 }

@@ -10,6 +10,7 @@ use super::lookup::{post_and_thread, thread_or_404};
 use super::validate::validate_body;
 use super::view::{build_new_post, build_posts, Post, PostInThread};
 use crate::annotations::citations::{self, CitationInput};
+use crate::attachments::db as attachment_db;
 use crate::auth::{AuthUser, MaybeUser};
 use crate::db::utc;
 use crate::error::{ApiError, Problem, Validator};
@@ -161,6 +162,7 @@ pub async fn create_post(
             let thread = thread_or_404(conn, id)?;
             policy::can_reply(&user, &thread)?;
             let me = user_db::require_active(conn, user.id)?;
+            policy::can_show_attachments(&attachment_db::not_owned(conn, user.id, &req.body)?)?;
             let cites = citations::prepare(conn, &user, &req.citations)?;
             // the rendered body is sanitized already: only the quote blocks are, here, and
             // outside the transaction (sanitizing 400 KB again held the write lock for 40 ms)
@@ -271,6 +273,11 @@ pub async fn edit_post(
             let (post, thread) = post_and_thread(conn, id)?;
             policy::can_edit_post(&user, &post, &thread)?;
             user_db::require_active(conn, user.id)?;
+            policy::can_show_attachments(&attachment_db::not_owned(
+                conn,
+                post.user_id,
+                &req.body,
+            )?)?;
             let row = if post.body == req.body {
                 post
             } else {

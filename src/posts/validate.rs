@@ -17,4 +17,9 @@ pub fn validate_body(v: &mut Validator, field: &str, body: &str) {
     if let Err(why) = text::check_structure(body) {
         v.check(false, field, why);
     }
+    v.check(
+        text::attachment_refs(body).len() <= text::MAX_ATTACHMENTS,
+        field,
+        format!("may show at most {} attachments", text::MAX_ATTACHMENTS),
+    );
 }

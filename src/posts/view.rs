@@ -10,6 +10,7 @@ use super::db::PostRow;
 use crate::annotations::citations;
 use crate::annotations::db as annotation_db;
 use crate::annotations::heatmap::{self, HeatSegment};
+use crate::attachments::view::{for_posts as attachments_for, PostAttachment};
 use crate::auth::AuthUser;
 use crate::db::utc;
 use crate::db::DbConn;
@@ -30,7 +31,7 @@ use crate::users::cards::{load_cards, unknown_ref, AuthorCard};
     "body_text": "China's Xi vows greater support for Russia.", "revision": 1, "edit_count": 0, "edited_at": null,
     "created_at": "2025-07-16T09:00:00Z", "deleted": false, "annotation_count": 2,
     "highlights": [{"start": 16, "end": 30, "start_utf16": 16, "end_utf16": 30, "count": 2}], "cited_by_count": 1,
-    "reactions": [{"kind": "like", "emoji": "👍", "count": 12, "reacted": false}]}))]
+    "reactions": [{"kind": "like", "emoji": "👍", "count": 12, "reacted": false}], "attachments": []}))]
 pub struct Post {
     pub id: i64,
     pub thread_id: i64,
@@ -62,6 +63,9 @@ pub struct Post {
     pub cited_by_count: i64,
     /// Reactions by kind, with whether the caller gave each.
     pub reactions: Vec<ReactionCount>,
+    /// The uploaded images the post shows (`![caption](attachment:ID)` in its Markdown), in the
+    /// order it shows them; empty for a deleted post seen by a member.
+    pub attachments: Vec<PostAttachment>,
 }
 
 /// A post and where it sits in its thread.
@@ -126,6 +130,8 @@ fn build(
             reactions_for(conn, &post_ids, viewer.map(|v| v.id))?,
         )
     };
+    let shown: Vec<(i64, &str)> = rows.iter().map(|p| (p.id, p.body.as_str())).collect();
+    let mut images = attachments_for(conn, &shown)?;
     let see_deleted = policy::can_see_deleted(viewer);
     Ok(rows
         .into_iter()
@@ -165,6 +171,11 @@ fn build(
                     Vec::new()
                 } else {
                     reactions.remove(&p.id).unwrap_or_default()
+                },
+                attachments: if hidden {
+                    Vec::new()
+                } else {
+                    images.remove(&p.id).unwrap_or_default()
                 },
                 id: p.id,
                 thread_id: p.thread_id,

@@ -8,7 +8,8 @@
 //!   - every line break reads as `\n`: a single newline in the source is a line break, as on
 //!     Discourse and XenForo (a news article pasted into a post keeps its lines);
 //!   - blocks are separated by one blank line (`\n\n`), list items by `\n`;
-//!   - inline code keeps its text, an image reads as its alt text, a link as its text;
+//!   - inline code keeps its text, an image reads as its alt text (an attachment's caption), a
+//!     link as its text;
 //!   - raw HTML in the source is not text a reader sees and is left out;
 //!   - no leading or trailing white space.
 
@@ -108,11 +109,86 @@ pub fn render(markdown: &str) -> Rendered {
     }
 }
 
+/// The scheme by which a post's Markdown shows an uploaded image: `![caption](attachment:12)`.
+pub const ATTACHMENT_SCHEME: &str = "attachment:";
+
+/// The most attachments one post may show.
+pub const MAX_ATTACHMENTS: usize = 50;
+
+/// An image a post shows from its attachments, with its caption (the image's alt text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentRef {
+    pub id: i64,
+    pub caption: String,
+}
+
+/// The id in an `attachment:ID` image address.
+fn attachment_id(dest: &str) -> Option<i64> {
+    let id = dest.strip_prefix(ATTACHMENT_SCHEME)?;
+    if id.is_empty() || id.len() > 18 || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    id.parse().ok().filter(|id| *id > 0)
+}
+
+/// Where the display size of an attachment is served (a path on this server).
+pub fn attachment_url(id: i64) -> String {
+    format!("/api/v1/attachments/{id}/display")
+}
+
+/// The attachments some Markdown shows, in order, each once (its first caption).
+pub fn attachment_refs(markdown: &str) -> Vec<AttachmentRef> {
+    if !markdown.contains(ATTACHMENT_SCHEME) {
+        return Vec::new();
+    }
+    let mut refs: Vec<AttachmentRef> = Vec::new();
+    let mut open: Option<(i64, String)> = None;
+    for event in Parser::new_ext(markdown, options()) {
+        match event {
+            Event::Start(Tag::Image { dest_url, .. }) => {
+                open = attachment_id(&dest_url).map(|id| (id, String::new()));
+            }
+            Event::Text(t) | Event::Code(t) => {
+                if let Some((_, caption)) = open.as_mut() {
+                    caption.push_str(&t);
+                }
+            }
+            Event::End(TagEnd::Image) => {
+                if let Some((id, caption)) = open.take() {
+                    if !refs.iter().any(|r| r.id == id) {
+                        refs.push(AttachmentRef { id, caption });
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    refs
+}
+
 fn to_html(markdown: &str) -> String {
     let mut out = String::with_capacity(markdown.len() * 3 / 2);
-    // a single newline is a line break (`<br />`), not a space
+    // a single newline is a line break (`<br />`), not a space; an attachment's address becomes
+    // the URL of its display size
     let events = Parser::new_ext(markdown, options()).map(|e| match e {
         Event::SoftBreak => Event::HardBreak,
+        Event::Start(Tag::Image {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) => {
+            let dest_url = match attachment_id(&dest_url) {
+                Some(attachment) => attachment_url(attachment).into(),
+                None => dest_url,
+            };
+            Event::Start(Tag::Image {
+                link_type,
+                dest_url,
+                title,
+                id,
+            })
+        }
         e => e,
     });
     html::push_html(&mut out, events);
@@ -240,6 +316,38 @@ mod tests {
     fn lists_headings_quotes_and_code() {
         let r = render("# Title\n\n- one\n- two\n\n> quoted\n\n```\nlet x = 1;\n```\n\nend");
         assert_eq!(r.text, "Title\n\none\ntwo\n\nquoted\n\nlet x = 1;\n\nend");
+    }
+
+    #[test]
+    fn attachments_are_shown_from_their_url_and_read_as_their_caption() {
+        let md = "Look:\n\n![The **harbour** at dawn](attachment:12) and ![](attachment:7 \"t\")\n\n![again](attachment:12) ![x](attachment:abc) ![y](https://e.org/a.png)";
+        let r = render(md);
+        assert!(
+            r.html.contains("src=\"/api/v1/attachments/12/display\""),
+            "{}",
+            r.html
+        );
+        assert!(
+            r.html.contains("src=\"/api/v1/attachments/7/display\""),
+            "{}",
+            r.html
+        );
+        assert!(!r.html.contains("attachment:"), "{}", r.html);
+        assert_eq!(r.text, "Look:\n\nThe harbour at dawn and\n\nagain x y");
+        assert_eq!(
+            attachment_refs(md),
+            vec![
+                AttachmentRef {
+                    id: 12,
+                    caption: "The harbour at dawn".into()
+                },
+                AttachmentRef {
+                    id: 7,
+                    caption: String::new()
+                },
+            ]
+        );
+        assert!(attachment_refs("no images here").is_empty());
     }
 
     #[test]

@@ -7,7 +7,8 @@ pub mod markdown_shapes;
 pub mod search;
 
 pub use markdown::{
-    check_structure, escape_html, plain_text, render, sanitize, Rendered, MAX_NESTING,
+    attachment_refs, attachment_url, check_structure, escape_html, plain_text, render, sanitize,
+    AttachmentRef, Rendered, ATTACHMENT_SCHEME, MAX_ATTACHMENTS, MAX_NESTING,
 };
 
 /// Code-point and UTF-16 offsets for many byte offsets into one text (each on a character

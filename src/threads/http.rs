@@ -10,6 +10,7 @@ use super::db::{self as thread_db, NewThread, ThreadFilter, ThreadRow};
 use super::view::{build_threads, Thread};
 use super::view_counter::Viewer;
 use crate::annotations::citations::{self, CitationInput};
+use crate::attachments::db as attachment_db;
 use crate::auth::{AuthUser, MaybeUser};
 use crate::db::DbConn;
 use crate::error::{ApiError, Problem, Validator};
@@ -187,6 +188,7 @@ pub async fn create_thread(
                 ));
             }
             let me = user_db::require_active(conn, user.id)?;
+            policy::can_show_attachments(&attachment_db::not_owned(conn, user.id, &req.body)?)?;
             if let Some(p) = req.prefix_id {
                 check_prefix(conn, forum_id, p)?;
             }

@@ -29,6 +29,8 @@ pub struct User {
     pub last_seen_at: Option<NaiveDateTime>,
     pub hide_presence: bool,
     pub auto_watch: bool,
+    /// Bytes of the member's uploads, against the upload quota.
+    pub upload_bytes: i64,
 }
 
 impl User {

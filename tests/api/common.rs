@@ -280,6 +280,8 @@ pub struct TestApp {
     call: Caller,
     pub state: AppState,
     pub db: TestDb,
+    /// The folder uploaded images go to (unless the test set a bucket or a folder of its own).
+    pub media: tempfile::TempDir,
 }
 
 /// A signed-in member.
@@ -302,7 +304,12 @@ impl TestApp {
 
     /// Starts the app on `db` with a configuration made by `config`.
     pub async fn start(db: TestDb, config: impl Fn(&str) -> Config) -> TestApp {
-        let state = AppState::init(config(&db.url)).expect("the app must start");
+        let media = tempfile::tempdir().unwrap();
+        let mut config = config(&db.url);
+        if config.media_dir == Config::default().media_dir {
+            config.media_dir = media.path().to_string_lossy().into_owned();
+        }
+        let state = AppState::init(config).expect("the app must start");
         let service = std::rc::Rc::new(test::init_service(gloss::build_app(state.clone())).await);
         let call: Caller = Box::new(move |req| {
             let service = service.clone();
@@ -312,7 +319,12 @@ impl TestApp {
                     .map_into_boxed_body()
             })
         });
-        TestApp { call, state, db }
+        TestApp {
+            call,
+            state,
+            db,
+            media,
+        }
     }
 
     /// Sends a prepared request; the answer's status, headers and bytes as sent.

@@ -54,6 +54,16 @@ pub(crate) async fn assert_counters_true(app: &TestApp, after: &str) {
                      WHERE t.forum_id = f.id AND t.deleted_at IS NULL) AS expected FROM forums f".to_string()),
                 ("forums.post_count", format!("SELECT f.id AS id, f.post_count AS stored, (SELECT COUNT(*) FROM posts p \
                      JOIN threads t ON t.id = p.thread_id WHERE t.forum_id = f.id AND {VISIBLE}) AS expected FROM forums f")),
+                // uploads: each member's bytes against the quota, each stored file's users
+                ("users.upload_bytes", "SELECT u.id AS id, u.upload_bytes AS stored, \
+                     (SELECT CAST(COALESCE(SUM(a.size), 0) AS BIGINT) FROM attachments a WHERE a.user_id = u.id) AS expected FROM users u".to_string()),
+                ("media_blobs.refs", "SELECT CAST(0 AS BIGINT) AS id, COUNT(*) AS stored, CAST(0 AS BIGINT) AS expected FROM media_blobs b WHERE b.refs <> \
+                     (SELECT COUNT(*) FROM attachments a WHERE a.display_hash = b.hash) + (SELECT COUNT(*) FROM attachments a WHERE a.thumb_hash = b.hash)".to_string()),
+                ("attachments without a file", "SELECT CAST(0 AS BIGINT) AS id, COUNT(*) AS stored, CAST(0 AS BIGINT) AS expected FROM attachments a \
+                     WHERE NOT EXISTS (SELECT 1 FROM media_blobs b WHERE b.hash = a.display_hash AND b.path = a.display_path) \
+                     OR NOT EXISTS (SELECT 1 FROM media_blobs b WHERE b.hash = a.thumb_hash AND b.path = a.thumb_path)".to_string()),
+                ("attachments shown but not marked used", "SELECT CAST(0 AS BIGINT) AS id, COUNT(*) AS stored, CAST(0 AS BIGINT) AS expected FROM post_attachments pa \
+                     JOIN attachments a ON a.id = pa.attachment_id WHERE NOT a.used".to_string()),
             ];
             for (what, sql) in counts {
                 let rows: Vec<Check> = diesel::sql_query(sql).load(conn)?;

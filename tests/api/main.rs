@@ -3,6 +3,7 @@
 mod common;
 
 mod annotations;
+mod attachments;
 mod auth;
 mod community;
 mod counters;

@@ -1,0 +1,407 @@
+//! Image attachments: upload (`POST /attachments`, multipart), read, serve the display size and
+//! the thumbnail, and remove an upload no post shows.
+
+use actix_multipart::{Multipart, MultipartError};
+use actix_web::http::header;
+use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::db::{self as attachment_db, NewAttachment, NewFile, RecordError};
+use super::view::Attachment;
+use crate::auth::AuthUser;
+use crate::error::{ApiError, ErrorKind, Problem};
+use crate::media::content_hash;
+use crate::media::image::{self as picture, Refused};
+use crate::media::store::StoreError;
+use crate::policy;
+use crate::users::db as user_db;
+use crate::AppState;
+
+/// The multipart form of an upload.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AttachmentUpload {
+    /// The image: JPEG, PNG, GIF or WebP, judged by its bytes (the file name and the part's
+    /// `Content-Type` are ignored). An animated image keeps its first frame.
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
+}
+
+/// Which file of an attachment to serve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Variant {
+    /// At most 1600 pixels on its longest side.
+    Display,
+    /// At most 320 pixels on its longest side.
+    Thumbnail,
+}
+
+/// The bytes of a WebP image.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct WebpImage(#[allow(dead_code)] Vec<u8>);
+
+/// The path of an attachment's file.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct FilePath {
+    /// Attachment id
+    #[param(example = 12)]
+    attachment_id: i64,
+    /// `display` (at most 1600 pixels on its longest side) or `thumbnail` (at most 320)
+    #[param(inline)]
+    variant: Variant,
+}
+
+/// Upload an image. It is checked by its bytes, decoded within bounds, turned upright by its
+/// EXIF orientation, and stored as a display size and a thumbnail in WebP, without its metadata.
+/// Show it in a post with `![caption](attachment:ID)`; an upload no post shows within a day is
+/// removed. Counts against the member's upload quota.
+#[utoipa::path(
+    tag = "attachments",
+    security(("bearer_auth" = [])),
+    request_body(content = AttachmentUpload, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "Stored", body = Attachment, headers(("Location" = String, description = "The new attachment"))),
+        (status = 400, description = "A malformed multipart body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::Unauthorized),
+        (status = 413, description = "Larger than the upload limit (`payload_too_large`), or past the member's quota (`upload_quota_exceeded`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not a JPEG, PNG, GIF or WebP image by its bytes (a renamed text file, an SVG, HTML), or not a multipart body", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No `file` part, an image that does not decode, or one whose declared size passes the bounds (`image_too_large`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/attachments")]
+pub async fn upload(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    payload: Multipart,
+) -> Result<HttpResponse, ApiError> {
+    let bytes = read_file(payload, state.config.upload_max_bytes).await?;
+    if picture::sniff(&bytes).is_none() {
+        return Err(not_an_image());
+    }
+    let quota = state.config.upload_quota_bytes();
+    let size = bytes.len() as i64;
+    let user_id = user.id;
+    // a cheap early answer before the decoding; the transaction below is what holds the quota
+    let used = state
+        .db
+        .run(move |conn| Ok(user_db::require_active(conn, user_id)?.upload_bytes))
+        .await?;
+    if used + size > quota {
+        return Err(over_quota(used, quota));
+    }
+    let bounds = state.config.image_bounds();
+    let processed = crate::blocking::heavy(move || picture::process(&bytes, bounds))
+        .await?
+        .map_err(refused)?;
+    let display_hash = content_hash(&processed.display.bytes);
+    let thumb_hash = content_hash(&processed.thumbnail.bytes);
+    let kind = processed.kind;
+    let (width, height) = (processed.width as i32, processed.height as i32);
+    let file = |e: &picture::Encoded| (e.bytes.len() as i64, e.width as i32, e.height as i32);
+    let (display, thumbnail) = (file(&processed.display), file(&processed.thumbnail));
+    let row = state
+        .db
+        .run(move |conn| {
+            let new = NewAttachment {
+                user_id,
+                content_type: kind.content_type(),
+                size,
+                width,
+                height,
+                display: NewFile {
+                    hash: &display_hash,
+                    size: display.0,
+                    width: display.1,
+                    height: display.2,
+                },
+                thumbnail: NewFile {
+                    hash: &thumb_hash,
+                    size: thumbnail.0,
+                    width: thumbnail.1,
+                    height: thumbnail.2,
+                },
+            };
+            attachment_db::record(conn, &new, quota).map_err(|e| match e {
+                RecordError::OverQuota { used } => over_quota(used, quota),
+                RecordError::Db(e) => e.into(),
+            })
+        })
+        .await?;
+    // The row is committed: its files go to the paths it holds (the same bytes as any file
+    // already there). If the store fails, the upload is taken back.
+    let stored = async {
+        state
+            .media
+            .put(&row.display_path, processed.display.bytes)
+            .await?;
+        state
+            .media
+            .put(&row.thumb_path, processed.thumbnail.bytes)
+            .await
+    }
+    .await;
+    if let Err(e) = stored {
+        tracing::error!(error = %e, store = %state.media.location, "cannot store an upload");
+        let taken_back = row.clone();
+        let removed = state
+            .db
+            .run(move |conn| {
+                Ok(crate::db::transaction(conn, |conn| {
+                    attachment_db::remove(conn, std::slice::from_ref(&taken_back))
+                })?)
+            })
+            .await;
+        if let Ok(removed) = removed {
+            delete_files(&state, &removed.paths).await;
+        }
+        return Err(ApiError::unavailable(format!(
+            "the image could not be stored: {e}"
+        )));
+    }
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1/attachments/{}", row.id)))
+        .json(Attachment::from(&row)))
+}
+
+/// Reads the `file` part of a multipart body, refusing it as soon as it passes `max` bytes.
+async fn read_file(mut payload: Multipart, max: usize) -> Result<Vec<u8>, ApiError> {
+    let mut file: Option<Vec<u8>> = None;
+    // other parts are read and dropped, within the same bound
+    let mut other = 0usize;
+    while let Some(part) = payload.next().await {
+        let mut part = part.map_err(multipart_error)?;
+        let is_file = part.name() == Some("file");
+        if is_file && file.is_some() {
+            return Err(ApiError::invalid_field(
+                "file",
+                "is given twice: send one image per upload",
+            ));
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = part.next().await {
+            let chunk = chunk.map_err(multipart_error)?;
+            if is_file {
+                if bytes.len() + chunk.len() > max {
+                    return Err(ApiError::new(
+                        ErrorKind::PayloadTooLarge,
+                        format!("the image is larger than the upload limit of {max} bytes"),
+                    ));
+                }
+                bytes.extend_from_slice(&chunk);
+            } else {
+                other += chunk.len();
+                if other > 64 * 1024 {
+                    return Err(ApiError::new(
+                        ErrorKind::PayloadTooLarge,
+                        "the parts beside `file` hold more than 64 KB",
+                    ));
+                }
+            }
+        }
+        if is_file {
+            file = Some(bytes);
+        }
+    }
+    match file {
+        Some(bytes) if !bytes.is_empty() => Ok(bytes),
+        Some(_) => Err(ApiError::invalid_field("file", "is empty")),
+        None => Err(ApiError::invalid_field(
+            "file",
+            "is missing: send the image in a multipart/form-data part named `file`",
+        )),
+    }
+}
+
+fn multipart_error(e: MultipartError) -> ApiError {
+    match e {
+        MultipartError::ContentTypeMissing
+        | MultipartError::ContentTypeParse
+        | MultipartError::ContentTypeIncompatible
+        | MultipartError::BoundaryMissing => ApiError::new(
+            ErrorKind::UnsupportedMediaType,
+            "send the image as multipart/form-data, in a part named `file`",
+        ),
+        e => ApiError::new(
+            ErrorKind::MalformedRequest,
+            format!("the multipart body cannot be read: {e}"),
+        ),
+    }
+}
+
+fn not_an_image() -> ApiError {
+    ApiError::new(
+        ErrorKind::UnsupportedMediaType,
+        "the file is not a JPEG, PNG, GIF or WebP image (judged by its bytes, not its name or declared type)",
+    )
+}
+
+fn refused(r: Refused) -> ApiError {
+    match r {
+        Refused::NotAnImage => not_an_image(),
+        Refused::TooManyPixels { width, height } => ApiError::new(
+            ErrorKind::ImageTooLarge,
+            format!(
+                "the image declares {width}×{height} pixels; at most {} a side and {} in all are decoded",
+                picture::Bounds::default().max_side,
+                picture::Bounds::default().max_pixels,
+            ),
+        ),
+        Refused::Corrupt(why) => {
+            ApiError::invalid_field("file", format!("is not a readable image: {why}"))
+        }
+    }
+}
+
+fn over_quota(used: i64, quota: i64) -> ApiError {
+    ApiError::new(
+        ErrorKind::UploadQuotaExceeded,
+        format!(
+            "this upload would pass your quota of {quota} bytes ({used} used); remove uploads no post shows, or ask an administrator"
+        ),
+    )
+}
+
+/// Removes stored files, logging what fails (a leftover file costs space, not correctness).
+pub(crate) async fn delete_files(state: &AppState, paths: &[String]) {
+    for path in paths {
+        if let Err(e) = state.media.delete(path).await {
+            tracing::warn!(error = %e, path, "cannot remove a stored file");
+        }
+    }
+}
+
+/// An attachment: its type, sizes and URLs.
+#[utoipa::path(
+    tag = "attachments",
+    params(("attachment_id" = i64, Path, description = "Attachment id", example = 12)),
+    responses(
+        (status = 200, description = "The attachment", body = Attachment),
+        (status = 404, description = "No such attachment", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/attachments/{attachment_id}")]
+pub async fn get_attachment(
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<web::Json<Attachment>, ApiError> {
+    let id = path.into_inner();
+    let row = state
+        .db
+        .run(move |conn| attachment_db::find(conn, id)?.ok_or_else(|| no_attachment(id)))
+        .await?;
+    Ok(web::Json(Attachment::from(&row)))
+}
+
+fn no_attachment(id: i64) -> ApiError {
+    ApiError::not_found(format!("attachment {id}"))
+}
+
+/// An attachment's image: WebP made by Gloss, never the upload itself. It never changes, so it
+/// is cached for a year (`immutable`) and revalidated by its `ETag`.
+#[utoipa::path(
+    tag = "attachments",
+    params(
+        FilePath,
+        ("If-None-Match" = Option<String>, Header, description = "The `ETag` of a copy the client holds"),
+    ),
+    responses(
+        (status = 200, description = "The image", content_type = "image/webp", body = WebpImage,
+         headers(("ETag" = String), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable`"))),
+        (status = 304, description = "The client's copy is current"),
+        (status = 404, description = "No such attachment or variant", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/attachments/{attachment_id}/{variant}")]
+pub async fn get_file(
+    state: web::Data<AppState>,
+    path: web::Path<FilePath>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let FilePath {
+        attachment_id: id,
+        variant,
+    } = path.into_inner();
+    let thumbnail = variant == Variant::Thumbnail;
+    let row = state
+        .db
+        .run(move |conn| attachment_db::find(conn, id)?.ok_or_else(|| no_attachment(id)))
+        .await?;
+    let (hash, file) = if thumbnail {
+        (&row.thumb_hash, &row.thumb_path)
+    } else {
+        (&row.display_hash, &row.display_path)
+    };
+    let etag = format!("\"{hash}\"");
+    let cache = (header::CACHE_CONTROL, "public, max-age=31536000, immutable");
+    let held = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    if held {
+        return Ok(HttpResponse::NotModified()
+            .insert_header((header::ETAG, etag))
+            .insert_header(cache)
+            .finish());
+    }
+    let bytes = state.media.get(file).await.map_err(|e| match e {
+        StoreError::NotFound => {
+            tracing::error!(attachment = id, file, "a stored file is missing");
+            no_attachment(id)
+        }
+        StoreError::Failed(e) => ApiError::unavailable(format!("the image cannot be read: {e}")),
+    })?;
+    Ok(HttpResponse::Ok()
+        .content_type("image/webp")
+        .insert_header((header::ETAG, etag))
+        .insert_header(cache)
+        .insert_header((header::CONTENT_DISPOSITION, "inline"))
+        // WebP is compressed already: not worth compressing again
+        .insert_header((header::CONTENT_ENCODING, "identity"))
+        .body(bytes))
+}
+
+/// Remove an upload that no post shows (its owner only); its bytes leave the quota.
+#[utoipa::path(
+    tag = "attachments",
+    security(("bearer_auth" = [])),
+    params(("attachment_id" = i64, Path, description = "Attachment id", example = 12)),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, response = crate::error::Unauthorized),
+        (status = 403, description = "Another member's upload", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such attachment", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A post shows it", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/attachments/{attachment_id}")]
+pub async fn delete_attachment(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let removed = state
+        .db
+        .run(move |conn| {
+            crate::db::transaction(conn, |conn| -> Result<_, ApiError> {
+                let row = attachment_db::find(conn, id)?.ok_or_else(|| no_attachment(id))?;
+                policy::can_delete_attachment(&user, &row)?;
+                Ok(attachment_db::remove(conn, &[row])?)
+            })
+        })
+        .await?;
+    delete_files(&state, &removed.paths).await;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(upload)
+        .service(get_attachment)
+        .service(get_file)
+        .service(delete_attachment);
+}
