@@ -756,3 +756,121 @@ db_test!(
         assert_counters_true(&app, "the removal of unused uploads").await;
     }
 );
+
+/// An S3-compatible server for one test: moto's server mode (`pip install "moto[server]"`), on a
+/// free port of loopback, stopped when dropped.
+struct S3Server {
+    child: std::process::Child,
+    endpoint: String,
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl S3Server {
+    fn start() -> S3Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("moto_server must be installed for the S3 tests: pip install \"moto[server]\"");
+        let server = S3Server {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        for _ in 0..300 {
+            if server.request("GET", "/").is_some() {
+                return server;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("moto_server did not start on port {port}");
+    }
+
+    /// A plain HTTP request (moto does not check signatures); the status and body.
+    fn request(&self, method: &str, path: &str) -> Option<(u16, String)> {
+        use std::io::{Read, Write};
+        let addr = self.endpoint.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(addr).ok()?;
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        .ok()?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).ok()?;
+        let status = answer.split(' ').nth(1)?.parse().ok()?;
+        Some((status, answer))
+    }
+
+    /// The keys in a bucket.
+    fn keys(&self, bucket: &str) -> Vec<String> {
+        let (status, body) = self.request("GET", &format!("/{bucket}?list-type=2")).unwrap();
+        assert_eq!(status, 200, "{body}");
+        body.split("<Key>")
+            .skip(1)
+            .filter_map(|s| s.split("</Key>").next())
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+db_test!(images_are_kept_in_an_s3_compatible_bucket_when_one_is_set, |app| {
+    let s3 = S3Server::start();
+    let bucket = "gloss-media-test";
+    let (status, body) = s3.request("PUT", &format!("/{bucket}")).unwrap();
+    assert_eq!(status, 200, "{body}");
+    let endpoint = s3.endpoint.clone();
+    let app = TestApp::start(app.db, move |url| {
+        let mut c = test_config(url);
+        c.s3 = Some(gloss::config::S3Config {
+            bucket: bucket.to_string(),
+            endpoint: Some(endpoint.clone()),
+            region: "us-east-1".into(),
+            access_key_id: Some("testing".into()),
+            secret_access_key: Some("testing".into()),
+        });
+        c
+    })
+    .await;
+    assert_eq!(app.state.media.location, format!("s3://{bucket}"));
+    let s = app.forum().await;
+    let member = app.register("cloudy").await;
+    let photo = upload(&app, &member, &jpeg_with_exif()).await;
+    let unused = upload(&app, &member, &png(500, 400, 7)).await;
+    // two files each (display and thumbnail differ for the larger picture; the photo is small)
+    let keys = s3.keys(bucket);
+    assert_eq!(keys.len(), 3, "{keys:?}");
+    assert!(keys.iter().all(|k| k.starts_with("media/") && k.ends_with(".webp")), "{keys:?}");
+    assert_eq!(stored_files(&app), 0, "nothing on local disk");
+    let r = app
+        .post(&format!("/api/v1/forums/{}/threads", s.forum_id), Some(&member.token),
+              json!({"title": "From the cloud", "body": format!("![Up in the air](attachment:{})", photo["id"])}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["first_post"]["attachments"][0]["caption"], "Up in the air");
+    let (status, headers, bytes) = get_bytes(&app, photo["url"].as_str().unwrap(), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers.get("content-type").unwrap(), "image/webp");
+    assert_eq!(decoded_size(&bytes), (48, 64));
+    assert!(!contains(&bytes, EXIF_MARKER));
+    let (status, _, bytes) = get_bytes(&app, unused["thumbnail_url"].as_str().unwrap(), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(decoded_size(&bytes), (320, 256));
+    // the unused upload's files leave the bucket with it
+    let removed = gloss::attachments::cleanup::remove_unused(&app.state, gloss::db::now() + chrono::Duration::seconds(1)).await.unwrap();
+    assert_eq!(removed, 1);
+    assert_eq!(s3.keys(bucket).len(), 1);
+    assert_counters_true(&app, "uploads to S3").await;
+});
