@@ -816,7 +816,9 @@ impl S3Server {
 
     /// The keys in a bucket.
     fn keys(&self, bucket: &str) -> Vec<String> {
-        let (status, body) = self.request("GET", &format!("/{bucket}?list-type=2")).unwrap();
+        let (status, body) = self
+            .request("GET", &format!("/{bucket}?list-type=2"))
+            .unwrap();
         assert_eq!(status, 200, "{body}");
         body.split("<Key>")
             .skip(1)
@@ -826,51 +828,281 @@ impl S3Server {
     }
 }
 
-db_test!(images_are_kept_in_an_s3_compatible_bucket_when_one_is_set, |app| {
-    let s3 = S3Server::start();
-    let bucket = "gloss-media-test";
-    let (status, body) = s3.request("PUT", &format!("/{bucket}")).unwrap();
-    assert_eq!(status, 200, "{body}");
-    let endpoint = s3.endpoint.clone();
-    let app = TestApp::start(app.db, move |url| {
-        let mut c = test_config(url);
-        c.s3 = Some(gloss::config::S3Config {
-            bucket: bucket.to_string(),
-            endpoint: Some(endpoint.clone()),
-            region: "us-east-1".into(),
-            access_key_id: Some("testing".into()),
-            secret_access_key: Some("testing".into()),
-        });
-        c
-    })
-    .await;
-    assert_eq!(app.state.media.location, format!("s3://{bucket}"));
-    let s = app.forum().await;
-    let member = app.register("cloudy").await;
-    let photo = upload(&app, &member, &jpeg_with_exif()).await;
-    let unused = upload(&app, &member, &png(500, 400, 7)).await;
-    // two files each (display and thumbnail differ for the larger picture; the photo is small)
-    let keys = s3.keys(bucket);
-    assert_eq!(keys.len(), 3, "{keys:?}");
-    assert!(keys.iter().all(|k| k.starts_with("media/") && k.ends_with(".webp")), "{keys:?}");
-    assert_eq!(stored_files(&app), 0, "nothing on local disk");
-    let r = app
+db_test!(
+    images_are_kept_in_an_s3_compatible_bucket_when_one_is_set,
+    |app| {
+        let s3 = S3Server::start();
+        let bucket = "gloss-media-test";
+        let (status, body) = s3.request("PUT", &format!("/{bucket}")).unwrap();
+        assert_eq!(status, 200, "{body}");
+        let endpoint = s3.endpoint.clone();
+        let app = TestApp::start(app.db, move |url| {
+            let mut c = test_config(url);
+            c.s3 = Some(gloss::config::S3Config {
+                bucket: bucket.to_string(),
+                endpoint: Some(endpoint.clone()),
+                region: "us-east-1".into(),
+                access_key_id: Some("testing".into()),
+                secret_access_key: Some("testing".into()),
+            });
+            c
+        })
+        .await;
+        assert_eq!(app.state.media.location, format!("s3://{bucket}"));
+        let s = app.forum().await;
+        let member = app.register("cloudy").await;
+        let photo = upload(&app, &member, &jpeg_with_exif()).await;
+        let unused = upload(&app, &member, &png(500, 400, 7)).await;
+        // two files each (display and thumbnail differ for the larger picture; the photo is small)
+        let keys = s3.keys(bucket);
+        assert_eq!(keys.len(), 3, "{keys:?}");
+        assert!(
+            keys.iter()
+                .all(|k| k.starts_with("media/") && k.ends_with(".webp")),
+            "{keys:?}"
+        );
+        assert_eq!(stored_files(&app), 0, "nothing on local disk");
+        let r = app
         .post(&format!("/api/v1/forums/{}/threads", s.forum_id), Some(&member.token),
               json!({"title": "From the cloud", "body": format!("![Up in the air](attachment:{})", photo["id"])}))
         .await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    assert_eq!(r.body["first_post"]["attachments"][0]["caption"], "Up in the air");
-    let (status, headers, bytes) = get_bytes(&app, photo["url"].as_str().unwrap(), None).await;
-    assert_eq!(status, 200);
-    assert_eq!(headers.get("content-type").unwrap(), "image/webp");
-    assert_eq!(decoded_size(&bytes), (48, 64));
-    assert!(!contains(&bytes, EXIF_MARKER));
-    let (status, _, bytes) = get_bytes(&app, unused["thumbnail_url"].as_str().unwrap(), None).await;
-    assert_eq!(status, 200);
-    assert_eq!(decoded_size(&bytes), (320, 256));
-    // the unused upload's files leave the bucket with it
-    let removed = gloss::attachments::cleanup::remove_unused(&app.state, gloss::db::now() + chrono::Duration::seconds(1)).await.unwrap();
-    assert_eq!(removed, 1);
-    assert_eq!(s3.keys(bucket).len(), 1);
-    assert_counters_true(&app, "uploads to S3").await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        assert_eq!(
+            r.body["first_post"]["attachments"][0]["caption"],
+            "Up in the air"
+        );
+        let (status, headers, bytes) = get_bytes(&app, photo["url"].as_str().unwrap(), None).await;
+        assert_eq!(status, 200);
+        assert_eq!(headers.get("content-type").unwrap(), "image/webp");
+        assert_eq!(decoded_size(&bytes), (48, 64));
+        assert!(!contains(&bytes, EXIF_MARKER));
+        let (status, _, bytes) =
+            get_bytes(&app, unused["thumbnail_url"].as_str().unwrap(), None).await;
+        assert_eq!(status, 200);
+        assert_eq!(decoded_size(&bytes), (320, 256));
+        // the unused upload's files leave the bucket with it
+        let removed = gloss::attachments::cleanup::remove_unused(
+            &app.state,
+            gloss::db::now() + chrono::Duration::seconds(1),
+        )
+        .await
+        .unwrap();
+        assert_eq!(removed, 1);
+        assert_eq!(s3.keys(bucket).len(), 1);
+        assert_counters_true(&app, "uploads to S3").await;
+    }
+);
+
+/// Sends uploads with 16 in flight; asserts that none answered 5xx; the answers in order.
+async fn upload_crowd(app: &TestApp, uploads: Vec<(String, Vec<u8>)>) -> Vec<Resp> {
+    use futures_util::stream::{self, StreamExt};
+    let mut answers: Vec<(usize, Resp)> = stream::iter(uploads.into_iter().enumerate())
+        .map(|(i, (token, bytes))| async move {
+            (
+                i,
+                upload_as(app, Some(&token), &bytes, "crowd.png", "image/png").await,
+            )
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    answers.sort_by_key(|(i, _)| *i);
+    let answers: Vec<Resp> = answers.into_iter().map(|(_, r)| r).collect();
+    for r in &answers {
+        assert!(r.status < 500, "a server error under load: {}", r.text);
+    }
+    answers
+}
+
+/// How many attachments use the file of `hash`, by the file's own count.
+async fn refs_of(app: &TestApp, hash: String) -> i64 {
+    app.state
+        .db
+        .run(move |conn| {
+            use diesel::prelude::*;
+            use gloss::db::schema::media_blobs;
+            Ok(media_blobs::table
+                .find(hash)
+                .select(media_blobs::refs)
+                .first(conn)?)
+        })
+        .await
+        .unwrap()
+}
+
+db_test!(a_crowd_uploading_at_once_keeps_every_count_exact, |app| {
+    let app = TestApp::start(app.db, |url| {
+        let mut c = test_config(url);
+        c.db_pool_size = 16;
+        c.upload_quota_mb = 1;
+        c
+    })
+    .await;
+    let mut members = Vec::new();
+    for i in 0..4 {
+        members.push(app.register(&format!("crowd{i}")).await);
+    }
+    // 24 uploads from 4 members: half of them the same picture (one stored file, counted by
+    // every upload of it), half pictures of their own
+    let shared = png(200, 150, 9);
+    let mut uploads = Vec::new();
+    for (m, member) in members.iter().enumerate() {
+        for j in 0..6 {
+            let bytes = if j % 2 == 0 {
+                shared.clone()
+            } else {
+                png(100 + m as u32, 60 + j, 30)
+            };
+            uploads.push((member.token.clone(), bytes));
+        }
+    }
+    let answers = upload_crowd(&app, uploads).await;
+    assert!(
+        answers.iter().all(|r| r.status == 201),
+        "{:?}",
+        answers.iter().map(|r| &r.text).collect::<Vec<_>>()
+    );
+    let shared_ids: Vec<i64> = answers
+        .iter()
+        .step_by(2)
+        .map(|r| r.body["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(shared_ids.len(), 12);
+    let row = app
+        .state
+        .db
+        .run({
+            let id = shared_ids[0];
+            move |conn| Ok(gloss::attachments::db::find(conn, id)?.unwrap())
+        })
+        .await
+        .unwrap();
+    // a picture smaller than a thumbnail is one file for both sizes: two counts per upload
+    assert_eq!(row.display_hash, row.thumb_hash);
+    assert_eq!(refs_of(&app, row.display_hash.clone()).await, 24);
+    assert_counters_true(&app, "24 uploads at once").await;
+
+    // one member sends six pictures of about 470 KB at once against a 1 MB quota: exactly as many
+    // as fit are kept, whatever the order they arrive in
+    let hoarder = app.register("crowdhoarder").await;
+    let big: Vec<(String, Vec<u8>)> = (0..6)
+        .map(|i| (hoarder.token.clone(), noise_png(400, 390, 50 + i)))
+        .collect();
+    let sizes: Vec<i64> = big.iter().map(|(_, b)| b.len() as i64).collect();
+    let answers = upload_crowd(&app, big).await;
+    let kept: Vec<usize> = (0..6).filter(|i| answers[*i].status == 201).collect();
+    for r in answers.iter().filter(|r| r.status != 201) {
+        r.assert_problem(413, "upload_quota_exceeded");
+    }
+    let used: i64 = kept.iter().map(|i| sizes[*i]).sum();
+    assert_eq!(kept.len(), 2, "sizes {sizes:?}");
+    assert!(used <= 1024 * 1024);
+    assert_counters_true(&app, "a quota raced by six uploads").await;
+
+    // 16 at once: members remove their own unused uploads while replies show others
+    let s = app.forum().await;
+    let (thread_id, _) = app.thread(&members[0], s.forum_id, "Crowd pictures").await;
+    let mut ops = Vec::new();
+    for (m, member) in members.iter().enumerate() {
+        let mine: Vec<i64> = answers_ids(&app, member.id).await;
+        for (k, id) in mine.iter().enumerate().take(4) {
+            ops.push(if k % 2 == 0 {
+                (
+                    member.token.clone(),
+                    actix_web::http::Method::DELETE,
+                    format!("/api/v1/attachments/{id}"),
+                    None,
+                )
+            } else {
+                (
+                    member.token.clone(),
+                    actix_web::http::Method::POST,
+                    format!("/api/v1/threads/{thread_id}/posts"),
+                    Some(json!({"body": format!("Picture {m}.{k}: ![shot {k}](attachment:{id})")})),
+                )
+            });
+        }
+    }
+    assert_eq!(ops.len(), 16);
+    use futures_util::stream::{self, StreamExt};
+    let results: Vec<Resp> = stream::iter(ops)
+        .map(|(token, method, path, body)| {
+            let app = &app;
+            async move { app.call(method, &path, Some(&token), body).await }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    for r in &results {
+        assert!(r.status == 201 || r.status == 204, "{}", r.text);
+    }
+    let posts = posts_of(&app, thread_id).await;
+    let shown: usize = posts
+        .iter()
+        .map(|p| p["attachments"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(shown, 8);
+    assert_counters_true(&app, "removals and replies with pictures at once").await;
+    // the shared picture's file is counted by the uploads that remain
+    let hash = row.display_hash.clone();
+    let remaining = app
+        .state
+        .db
+        .run(move |conn| {
+            use diesel::prelude::*;
+            use gloss::db::schema::attachments;
+            Ok(attachments::table
+                .filter(attachments::display_hash.eq(hash))
+                .count()
+                .get_result::<i64>(conn)?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(refs_of(&app, row.display_hash.clone()).await, 2 * remaining);
 });
+
+/// A member's uploads, oldest first.
+async fn answers_ids(app: &TestApp, user_id: i64) -> Vec<i64> {
+    app.state
+        .db
+        .run(move |conn| {
+            use diesel::prelude::*;
+            use gloss::db::schema::attachments;
+            Ok(attachments::table
+                .filter(attachments::user_id.eq(user_id))
+                .order(attachments::id)
+                .select(attachments::id)
+                .load(conn)?)
+        })
+        .await
+        .unwrap()
+}
+
+db_test!(
+    an_upload_retried_with_its_idempotency_key_is_stored_once,
+    |app| {
+        let member = app.register("retrier").await;
+        // larger than the JSON body limit, as photos are
+        let photo = noise_png(300, 300, 77);
+        assert!(photo.len() > app.state.config.body_limit);
+        let send = || {
+            TestRequest::post()
+                .uri("/api/v1/attachments")
+                .insert_header(("authorization", format!("Bearer {}", member.token)))
+                .insert_header(("idempotency-key", "3f1d1c9e-upload-1"))
+                .insert_header((
+                    "content-type",
+                    format!("multipart/form-data; boundary={BOUNDARY}"),
+                ))
+                .set_payload(multipart(&[("file", "p.png", "image/png", &photo)]))
+        };
+        let first = app.send(send()).await;
+        assert_eq!(first.status, 201, "{}", first.text);
+        let again = app.send(send()).await;
+        assert_eq!(again.status, 201, "{}", again.text);
+        assert_eq!(again.header("idempotent-replayed"), Some("true"));
+        assert_eq!(again.body["id"], first.body["id"]);
+        assert_eq!(answers_ids(&app, member.id).await.len(), 1);
+        assert_counters_true(&app, "a retried upload").await;
+    }
+);
