@@ -4,6 +4,7 @@
 pub mod annotations;
 pub mod attachments;
 pub mod auth;
+pub mod avatars;
 pub mod blocking;
 pub mod config;
 pub mod db;
@@ -176,6 +177,7 @@ fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .configure(watching::http::routes)
         .configure(search::http::routes)
         .configure(attachments::http::routes)
+        .configure(avatars::http::routes)
         .configure(stream::http::routes);
 }
 

@@ -19,11 +19,7 @@ pub async fn remove_unused(state: &AppState, before: NaiveDateTime) -> Result<us
             .db
             .run(move |conn| Ok(attachment_db::remove_unused(conn, before, BATCH)?))
             .await?;
-        for path in &removed.paths {
-            if let Err(e) = state.media.delete(path).await {
-                tracing::warn!(error = %e, path, "cannot remove a stored file");
-            }
-        }
+        state.media.delete_all(&removed.paths).await;
         total += removed.attachments;
         if removed.attachments < BATCH as usize {
             return Ok(total);

@@ -4,10 +4,10 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text, Timestamp};
 
-use crate::db::schema::{attachments, media_blobs, post_attachments, users};
-use crate::db::{dialect_sql, now, DbConn, MultiBackend};
+use crate::db::schema::{attachments, post_attachments, users};
+use crate::db::{now, DbConn, MultiBackend};
+use crate::media::db::{hold_file, release_file};
 use crate::text::AttachmentRef;
 
 /// An attachment as stored.
@@ -103,8 +103,8 @@ pub fn record(
                 .first(conn)?;
             return Err(RecordError::OverQuota { used });
         }
-        let display_path = hold_file(conn, &new.display)?;
-        let thumb_path = hold_file(conn, &new.thumbnail)?;
+        let display_path = hold_file(conn, new.display.hash, new.display.size)?;
+        let thumb_path = hold_file(conn, new.thumbnail.hash, new.thumbnail.size)?;
         let row = diesel::insert_into(attachments::table)
             .values((
                 attachments::user_id.eq(new.user_id),
@@ -129,37 +129,6 @@ pub fn record(
             .get_result(conn)?;
         Ok(row)
     })
-}
-
-#[derive(QueryableByName)]
-struct HeldPath {
-    #[diesel(sql_type = Text)]
-    path: String,
-}
-
-/// Counts one more user of a file and returns its path: the existing file's, or a new path
-/// (its hash and a random generation) when no file of this content is kept now. One statement,
-/// so two uploads of the same picture at once agree on the path.
-fn hold_file(conn: &mut DbConn, file: &NewFile) -> QueryResult<String> {
-    let generation = uuid::Uuid::new_v4().simple().to_string();
-    let path = format!(
-        "media/{}/{}-{}.webp",
-        &file.hash[..2],
-        file.hash,
-        &generation[..12]
-    );
-    let sql = dialect_sql(
-        conn,
-        "INSERT INTO media_blobs (hash, path, refs, size, created_at) VALUES ($1, $2, 1, $3, $4) \
-         ON CONFLICT (hash) DO UPDATE SET refs = media_blobs.refs + 1 RETURNING path",
-    );
-    let held: HeldPath = diesel::sql_query(sql)
-        .bind::<Text, _>(file.hash)
-        .bind::<Text, _>(&path)
-        .bind::<BigInt, _>(file.size)
-        .bind::<Timestamp, _>(now())
-        .get_result(conn)?;
-    Ok(held.path)
 }
 
 /// An attachment by id.
@@ -308,17 +277,7 @@ pub fn remove(conn: &mut DbConn, rows: &[AttachmentRow]) -> QueryResult<Removed>
             .set(users::upload_bytes.eq(users::upload_bytes - row.size))
             .execute(conn)?;
         for hash in [&row.display_hash, &row.thumb_hash] {
-            diesel::update(media_blobs::table.find(hash))
-                .set(media_blobs::refs.eq(media_blobs::refs - 1))
-                .execute(conn)?;
-            let freed: Vec<String> = diesel::delete(
-                media_blobs::table
-                    .find(hash)
-                    .filter(media_blobs::refs.le(0)),
-            )
-            .returning(media_blobs::path)
-            .get_results(conn)?;
-            paths.extend(freed);
+            paths.extend(release_file(conn, hash)?);
         }
     }
     Ok(Removed {

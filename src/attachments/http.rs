@@ -1,10 +1,9 @@
 //! Image attachments: upload (`POST /attachments`, multipart), read, serve the display size and
 //! the thumbnail, and remove an upload no post shows.
 
-use actix_multipart::{Multipart, MultipartError};
+use actix_multipart::Multipart;
 use actix_web::http::header;
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
-use futures_util::StreamExt;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -13,8 +12,8 @@ use super::view::Attachment;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ErrorKind, Problem};
 use crate::media::content_hash;
-use crate::media::image::{self as picture, Refused};
-use crate::media::store::StoreError;
+use crate::media::image as picture;
+use crate::media::upload::{not_an_image, read_file, refused, serve_stored};
 use crate::policy;
 use crate::users::db as user_db;
 use crate::AppState;
@@ -37,11 +36,6 @@ pub enum Variant {
     /// At most 320 pixels on its longest side.
     Thumbnail,
 }
-
-/// The bytes of a WebP image.
-#[derive(ToSchema)]
-#[schema(value_type = String, format = Binary)]
-pub struct WebpImage(#[allow(dead_code)] Vec<u8>);
 
 /// The path of an attachment's file.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -156,7 +150,7 @@ pub async fn upload(
             })
             .await;
         if let Ok(removed) = removed {
-            delete_files(&state, &removed.paths).await;
+            state.media.delete_all(&removed.paths).await;
         }
         return Err(ApiError::unavailable(format!(
             "the image could not be stored: {e}"
@@ -167,95 +161,6 @@ pub async fn upload(
         .json(Attachment::from(&row)))
 }
 
-/// Reads the `file` part of a multipart body, refusing it as soon as it passes `max` bytes.
-async fn read_file(mut payload: Multipart, max: usize) -> Result<Vec<u8>, ApiError> {
-    let mut file: Option<Vec<u8>> = None;
-    // other parts are read and dropped, within the same bound
-    let mut other = 0usize;
-    while let Some(part) = payload.next().await {
-        let mut part = part.map_err(multipart_error)?;
-        let is_file = part.name() == Some("file");
-        if is_file && file.is_some() {
-            return Err(ApiError::invalid_field(
-                "file",
-                "is given twice: send one image per upload",
-            ));
-        }
-        let mut bytes = Vec::new();
-        while let Some(chunk) = part.next().await {
-            let chunk = chunk.map_err(multipart_error)?;
-            if is_file {
-                if bytes.len() + chunk.len() > max {
-                    return Err(ApiError::new(
-                        ErrorKind::PayloadTooLarge,
-                        format!("the image is larger than the upload limit of {max} bytes"),
-                    ));
-                }
-                bytes.extend_from_slice(&chunk);
-            } else {
-                other += chunk.len();
-                if other > 64 * 1024 {
-                    return Err(ApiError::new(
-                        ErrorKind::PayloadTooLarge,
-                        "the parts beside `file` hold more than 64 KB",
-                    ));
-                }
-            }
-        }
-        if is_file {
-            file = Some(bytes);
-        }
-    }
-    match file {
-        Some(bytes) if !bytes.is_empty() => Ok(bytes),
-        Some(_) => Err(ApiError::invalid_field("file", "is empty")),
-        None => Err(ApiError::invalid_field(
-            "file",
-            "is missing: send the image in a multipart/form-data part named `file`",
-        )),
-    }
-}
-
-fn multipart_error(e: MultipartError) -> ApiError {
-    match e {
-        MultipartError::ContentTypeMissing
-        | MultipartError::ContentTypeParse
-        | MultipartError::ContentTypeIncompatible
-        | MultipartError::BoundaryMissing => ApiError::new(
-            ErrorKind::UnsupportedMediaType,
-            "send the image as multipart/form-data, in a part named `file`",
-        ),
-        e => ApiError::new(
-            ErrorKind::MalformedRequest,
-            format!("the multipart body cannot be read: {e}"),
-        ),
-    }
-}
-
-fn not_an_image() -> ApiError {
-    ApiError::new(
-        ErrorKind::UnsupportedMediaType,
-        "the file is not a JPEG, PNG, GIF or WebP image (judged by its bytes, not its name or declared type)",
-    )
-}
-
-fn refused(r: Refused) -> ApiError {
-    match r {
-        Refused::NotAnImage => not_an_image(),
-        Refused::TooManyPixels { width, height } => ApiError::new(
-            ErrorKind::ImageTooLarge,
-            format!(
-                "the image declares {width}×{height} pixels; at most {} a side and {} in all are decoded",
-                picture::Bounds::default().max_side,
-                picture::Bounds::default().max_pixels,
-            ),
-        ),
-        Refused::Corrupt(why) => {
-            ApiError::invalid_field("file", format!("is not a readable image: {why}"))
-        }
-    }
-}
-
 fn over_quota(used: i64, quota: i64) -> ApiError {
     ApiError::new(
         ErrorKind::UploadQuotaExceeded,
@@ -263,15 +168,6 @@ fn over_quota(used: i64, quota: i64) -> ApiError {
             "this upload would pass your quota of {quota} bytes ({used} used); remove uploads no post shows, or ask an administrator"
         ),
     )
-}
-
-/// Removes stored files, logging what fails (a leftover file costs space, not correctness).
-pub(crate) async fn delete_files(state: &AppState, paths: &[String]) {
-    for path in paths {
-        if let Err(e) = state.media.delete(path).await {
-            tracing::warn!(error = %e, path, "cannot remove a stored file");
-        }
-    }
 }
 
 /// An attachment: its type, sizes and URLs.
@@ -309,7 +205,7 @@ fn no_attachment(id: i64) -> ApiError {
         ("If-None-Match" = Option<String>, Header, description = "The `ETag` of a copy the client holds"),
     ),
     responses(
-        (status = 200, description = "The image", content_type = "image/webp", body = WebpImage,
+        (status = 200, description = "The image", content_type = "image/webp", body = crate::media::upload::WebpImage,
          headers(("ETag" = String), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable`"))),
         (status = 304, description = "The client's copy is current"),
         (status = 404, description = "No such attachment or variant", body = Problem, content_type = "application/problem+json"),
@@ -335,34 +231,7 @@ pub async fn get_file(
     } else {
         (&row.display_hash, &row.display_path)
     };
-    let etag = format!("\"{hash}\"");
-    let cache = (header::CACHE_CONTROL, "public, max-age=31536000, immutable");
-    let held = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
-    if held {
-        return Ok(HttpResponse::NotModified()
-            .insert_header((header::ETAG, etag))
-            .insert_header(cache)
-            .finish());
-    }
-    let bytes = state.media.get(file).await.map_err(|e| match e {
-        StoreError::NotFound => {
-            tracing::error!(attachment = id, file, "a stored file is missing");
-            no_attachment(id)
-        }
-        StoreError::Failed(e) => ApiError::unavailable(format!("the image cannot be read: {e}")),
-    })?;
-    Ok(HttpResponse::Ok()
-        .content_type("image/webp")
-        .insert_header((header::ETAG, etag))
-        .insert_header(cache)
-        .insert_header((header::CONTENT_DISPOSITION, "inline"))
-        // WebP is compressed already: not worth compressing again
-        .insert_header((header::CONTENT_ENCODING, "identity"))
-        .body(bytes))
+    serve_stored(&state, &req, hash, file, || no_attachment(id)).await
 }
 
 /// Remove an upload that no post shows (its owner only); its bytes leave the quota.
@@ -395,7 +264,7 @@ pub async fn delete_attachment(
             })
         })
         .await?;
-    delete_files(&state, &removed.paths).await;
+    state.media.delete_all(&removed.paths).await;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -82,7 +82,7 @@ pub enum TokenType {
     "expires_in": 900,
     "refresh_expires_in": 2592000,
     "user": {"id": 1, "username": "saif", "email": "saif@example.org", "display_name": "Saif", "about": null,
-             "avatar_url": null, "role": "member", "disabled": false, "auto_watch": true, "hide_presence": false,
+             "avatar_url": null, "avatars": null, "uploads": {"used_bytes": 0, "quota_bytes": 209715200}, "role": "member", "disabled": false, "auto_watch": true, "hide_presence": false,
              "created_at": "2026-11-28T10:00:00Z", "updated_at": "2026-11-28T10:00:00Z"}
 }))]
 pub struct TokenResponse {
@@ -119,7 +119,7 @@ fn issue_tokens(
         token_type: TokenType::Bearer,
         expires_in: state.tokens.access_ttl().as_secs(),
         refresh_expires_in: ttl.as_secs(),
-        user: Account::from(user),
+        user: Account::new(user, state.config.upload_quota_bytes()),
     })
 }
 

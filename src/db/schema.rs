@@ -28,6 +28,7 @@ diesel::table! {
         hide_presence -> Bool,
         auto_watch -> Bool,
         upload_bytes -> BigInt,
+        avatar_files -> Nullable<Text>,
     }
 }
 

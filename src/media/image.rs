@@ -175,7 +175,7 @@ pub fn process(bytes: &[u8], bounds: Bounds) -> Result<Processed, Refused> {
     })
 }
 
-/// Square crops of an upload, one per side of `AVATAR_SIDES`, centred.
+/// Square crops of an upload, centred, scaled to each side of `AVATAR_SIDES`.
 pub fn avatar(bytes: &[u8], bounds: Bounds) -> Result<Vec<Encoded>, Refused> {
     let (_, picture) = decode(bytes, bounds)?;
     let side = picture.width().min(picture.height());
@@ -188,10 +188,12 @@ pub fn avatar(bytes: &[u8], bounds: Bounds) -> Result<Vec<Encoded>, Refused> {
     Ok(AVATAR_SIDES
         .iter()
         .map(|&s| {
-            let sized = if side > s {
-                square.resize_exact(s, s, image::imageops::FilterType::Lanczos3)
-            } else {
+            // always the exact size, so that clients can lay cards out by it (a small picture
+            // is scaled up)
+            let sized = if side == s {
                 square.clone()
+            } else {
+                square.resize_exact(s, s, image::imageops::FilterType::Lanczos3)
             };
             webp(&sized)
         })

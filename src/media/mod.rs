@@ -1,8 +1,10 @@
 //! Images: what an upload becomes (`image`) and where the results are kept (`store`). Shared by
 //! attachments and avatars.
 
+pub mod db;
 pub mod image;
 pub mod store;
+pub mod upload;
 
 /// The sha256 of some bytes, in hex: the address of a stored file.
 pub fn content_hash(bytes: &[u8]) -> String {

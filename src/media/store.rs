@@ -109,4 +109,14 @@ impl Store {
             Err(e) => Err(e.into()),
         }
     }
+
+    /// Removes files no upload uses any more, logging what fails (a leftover file costs space,
+    /// not correctness).
+    pub async fn delete_all(&self, paths: &[String]) {
+        for path in paths {
+            if let Err(e) = self.delete(path).await {
+                tracing::warn!(error = %e, path, store = %self.location, "cannot remove a stored file");
+            }
+        }
+    }
 }

@@ -24,7 +24,7 @@ use crate::users::cards::{load_cards, unknown_ref, AuthorCard};
 /// `body_html` and `body_text` are `null`; moderators see them.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({"id": 145, "thread_id": 9, "position": 1,
-    "author": {"id": 1, "username": "saif", "display_name": "Saif", "avatar_url": null, "role": "member",
+    "author": {"id": 1, "username": "saif", "display_name": "Saif", "avatar_url": null, "avatars": null, "role": "member",
                "rank_title": "Senior Member", "joined_at": "2024-01-24T09:30:00Z", "message_count": 16995, "reaction_score": 8155,
                "groups": [{"id": 1, "name": "Axis Group", "badge": "Axis Group"}], "profile": [{"key": "nation", "label": "Nation", "value": "CN"}]},
     "body": "China's Xi vows **greater support** for Russia.", "body_html": "<p>China's Xi vows <strong>greater support</strong> for Russia.</p>\n",
@@ -144,6 +144,7 @@ fn build(
                     username: r.username,
                     display_name: None,
                     avatar_url: None,
+                    avatars: None,
                     role: crate::users::Role::Member,
                     rank_title: String::new(),
                     joined_at: utc(p.created_at),

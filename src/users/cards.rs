@@ -37,7 +37,7 @@ impl From<&User> for UserRef {
 
 /// The author card shown with every post.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-#[schema(example = json!({"id": 1, "username": "saif", "display_name": "Saif", "avatar_url": null,
+#[schema(example = json!({"id": 1, "username": "saif", "display_name": "Saif", "avatar_url": null, "avatars": null,
     "role": "member", "rank_title": "Senior Member", "joined_at": "2024-01-24T09:30:00Z",
     "message_count": 16995, "reaction_score": 8155,
     "groups": [{"id": 1, "name": "Axis Group", "badge": "Axis Group"}], "profile": [{"key": "nation", "label": "Nation", "value": "CN"}]}))]
@@ -46,8 +46,13 @@ pub struct AuthorCard {
     pub username: String,
     #[schema(required = true)]
     pub display_name: Option<String>,
+    /// The avatar to show at about 128 pixels: the uploaded avatar's medium size, else the URL
+    /// the member typed, else `null`.
     #[schema(required = true)]
     pub avatar_url: Option<String>,
+    /// The uploaded avatar in its three square sizes; `null` without one.
+    #[schema(required = true)]
+    pub avatars: Option<AvatarSizes>,
     pub role: Role,
     /// The rank earned by message count (e.g. "Senior Member").
     pub rank_title: String,
@@ -60,6 +65,44 @@ pub struct AuthorCard {
     pub groups: Vec<GroupBadge>,
     /// The member's profile fields that are filled in (e.g. Nation, Residence).
     pub profile: Vec<ProfileEntry>,
+}
+
+/// An uploaded avatar's square sizes (WebP, served with `Cache-Control: immutable`: a new avatar
+/// has new URLs). Paths on this server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(example = json!({"small": "/api/v1/avatars/1f3a…", "medium": "/api/v1/avatars/9b0c…", "large": "/api/v1/avatars/77de…"}))]
+pub struct AvatarSizes {
+    /// 64 × 64 pixels.
+    pub small: String,
+    /// 128 × 128 pixels.
+    pub medium: String,
+    /// 256 × 256 pixels.
+    pub large: String,
+}
+
+/// Where the avatar file of `hash` is served.
+pub fn avatar_file_url(hash: &str) -> String {
+    format!("/api/v1/avatars/{hash}")
+}
+
+impl AvatarSizes {
+    /// The sizes of a member's uploaded avatar, if any.
+    pub fn of(u: &User) -> Option<AvatarSizes> {
+        let files = u.avatar_files.as_deref()?;
+        let mut hashes = files.split(' ').map(avatar_file_url);
+        Some(AvatarSizes {
+            small: hashes.next()?,
+            medium: hashes.next()?,
+            large: hashes.next()?,
+        })
+    }
+}
+
+/// The avatar to show at about 128 pixels: the uploaded one's medium size, else the typed URL.
+pub fn avatar_url(u: &User) -> Option<String> {
+    AvatarSizes::of(u)
+        .map(|a| a.medium)
+        .or_else(|| u.avatar_url.clone())
 }
 
 /// A group badge on an author card.
@@ -87,7 +130,8 @@ impl AuthorCard {
             id: u.id,
             username: u.username.clone(),
             display_name: u.display_name.clone(),
-            avatar_url: u.avatar_url.clone(),
+            avatar_url: avatar_url(u),
+            avatars: AvatarSizes::of(u),
             role: u.role(),
             rank_title: profile_db::rank_for(ladder, u.message_count),
             joined_at: utc(u.created_at),
@@ -163,6 +207,14 @@ pub fn unknown_ref(id: i64) -> UserRef {
     }
 }
 
+/// A member's uploads against the quota.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"used_bytes": 4831022, "quota_bytes": 209715200}))]
+pub struct UploadUsage {
+    pub used_bytes: i64,
+    pub quota_bytes: i64,
+}
+
 /// The caller's own account, with private fields.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Account {
@@ -176,8 +228,14 @@ pub struct Account {
     pub display_name: Option<String>,
     #[schema(required = true, example = "Defense analyst.")]
     pub about: Option<String>,
+    /// The uploaded avatar's medium size, else the URL typed in `PATCH /me`, else `null`.
     #[schema(required = true)]
     pub avatar_url: Option<String>,
+    /// The uploaded avatar (`PUT /me/avatar`) in its three sizes; `null` without one.
+    #[schema(required = true)]
+    pub avatars: Option<AvatarSizes>,
+    /// Bytes of the member's uploads, and the most they may keep.
+    pub uploads: UploadUsage,
     pub role: Role,
     /// A disabled (banned) account cannot sign in.
     pub disabled: bool,
@@ -189,15 +247,21 @@ pub struct Account {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<&User> for Account {
-    fn from(u: &User) -> Self {
+impl Account {
+    /// The account of `u`, whose uploads may hold `quota` bytes.
+    pub fn new(u: &User, quota: i64) -> Self {
         Account {
             id: u.id,
             username: u.username.clone(),
             email: u.email.clone(),
             display_name: u.display_name.clone(),
             about: u.about.clone(),
-            avatar_url: u.avatar_url.clone(),
+            avatar_url: avatar_url(u),
+            avatars: AvatarSizes::of(u),
+            uploads: UploadUsage {
+                used_bytes: u.upload_bytes,
+                quota_bytes: quota,
+            },
             role: u.role(),
             disabled: u.disabled,
             auto_watch: u.auto_watch,

@@ -31,6 +31,8 @@ pub struct User {
     pub auto_watch: bool,
     /// Bytes of the member's uploads, against the upload quota.
     pub upload_bytes: i64,
+    /// The hashes of an uploaded avatar's three sizes, separated by spaces.
+    pub avatar_files: Option<String>,
 }
 
 impl User {

@@ -105,7 +105,10 @@ pub async fn get_me(
     user: AuthUser,
 ) -> Result<web::Json<Account>, ApiError> {
     let u = load_user(&state, user.id).await?;
-    Ok(web::Json(Account::from(&u)))
+    Ok(web::Json(Account::new(
+        &u,
+        state.config.upload_quota_bytes(),
+    )))
 }
 
 /// Change the caller's display name, email or about text.
@@ -214,7 +217,10 @@ pub async fn update_me(
             })
         })
         .await?;
-    Ok(web::Json(Account::from(&updated)))
+    Ok(web::Json(Account::new(
+        &updated,
+        state.config.upload_quota_bytes(),
+    )))
 }
 
 /// Change the caller's password; every refresh token of the account is revoked.
@@ -316,7 +322,12 @@ pub async fn list_users(
         .run(move |conn| Ok(user_db::list(conn, page.offset(), page.limit())?))
         .await?;
     Ok(web::Json(
-        page.page(rows.iter().map(Account::from).collect(), total),
+        page.page(
+            rows.iter()
+                .map(|u| Account::new(u, state.config.upload_quota_bytes()))
+                .collect(),
+            total,
+        ),
     ))
 }
 
@@ -358,7 +369,10 @@ pub async fn admin_update_user(
             )?)
         })
         .await?;
-    Ok(web::Json(Account::from(&updated)))
+    Ok(web::Json(Account::new(
+        &updated,
+        state.config.upload_quota_bytes(),
+    )))
 }
 
 /// The routes of this module.

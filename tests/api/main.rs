@@ -5,6 +5,7 @@ mod common;
 mod annotations;
 mod attachments;
 mod auth;
+mod avatars;
 mod community;
 mod counters;
 mod crowd;
