@@ -29,8 +29,30 @@ fn content(body: &str) -> (String, text::Rendered) {
     (body.to_string(), text::render(body))
 }
 
-/// Fills an empty database with demo content; refuses a database that already has members.
-pub fn fill(conn: &mut DbConn) -> Result<String, String> {
+/// What `fill` did: its message, and the image files to write to the store (path, bytes) once
+/// its transaction has committed.
+pub struct Filled {
+    pub message: String,
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+/// Writes the demo's image files to the store.
+pub async fn store_files(
+    store: &crate::media::store::Store,
+    files: Vec<(String, Vec<u8>)>,
+) -> Result<(), String> {
+    for (path, bytes) in files {
+        store
+            .put(&path, bytes)
+            .await
+            .map_err(|e| format!("cannot store a demo image in {}: {e}", store.location))?;
+    }
+    Ok(())
+}
+
+/// Fills an empty database with demo content, pictures and avatars included; refuses a database
+/// that already has members. The pictures' files are returned, for `store_files`.
+pub fn fill(conn: &mut DbConn) -> Result<Filled, String> {
     let existing: i64 = users::table
         .count()
         .get_result(conn)
@@ -41,7 +63,22 @@ pub fn fill(conn: &mut DbConn) -> Result<String, String> {
         );
     }
     let hash = passwords::hash(DEMO_PASSWORD)?;
-    crate::db::transaction(conn, |conn| -> Result<String, ApiError> {
+    // the news pictures and the avatars, made here and put through the same processing as uploads
+    let bounds = crate::media::image::Bounds::default();
+    let scenes = [scene_beijing(), scene_red_square(), scene_flags()];
+    let pictures: Vec<crate::media::image::Processed> = scenes
+        .iter()
+        .map(|jpeg| crate::media::image::process(jpeg, bounds))
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("a demo picture did not process: {e:?}"))?;
+    let avatars: Vec<Vec<crate::media::image::Encoded>> = ["saif", "lin_wei", "mikhail", "ada"]
+        .iter()
+        .map(|name| crate::media::image::avatar(&identicon(name), bounds))
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("a demo avatar did not process: {e:?}"))?;
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    let message = crate::db::transaction(conn, |conn| -> Result<String, ApiError> {
+        files.clear();
         let t = now();
         let mut ids = Vec::new();
         for (name, display, role, joined) in [
@@ -71,6 +108,48 @@ pub fn fill(conn: &mut DbConn) -> Result<String, String> {
             ids.push(u.id);
         }
         let (saif, lin, mikhail, ada) = (ids[0], ids[1], ids[2], ids[3]);
+        for (user_id, sizes) in ids.iter().zip(&avatars) {
+            let held: Vec<(String, i64)> = sizes
+                .iter()
+                .map(|e| (crate::media::content_hash(&e.bytes), e.bytes.len() as i64))
+                .collect();
+            let changed = crate::avatars::db::set(conn, *user_id, Some(&held))?;
+            for (path, e) in changed.write.into_iter().zip(sizes) {
+                files.push((path, e.bytes.clone()));
+            }
+        }
+        // the three news articles carry a picture each, uploaded by their authors
+        let mut picture_ids = Vec::new();
+        for ((picture, owner), scene) in pictures.iter().zip([saif, mikhail, saif]).zip(&scenes) {
+            let (display_hash, thumb_hash) = (
+                crate::media::content_hash(&picture.display.bytes),
+                crate::media::content_hash(&picture.thumbnail.bytes),
+            );
+            let file = |e: &crate::media::image::Encoded, hash: &str| -> (i64, i32, i32, String) {
+                (e.bytes.len() as i64, e.width as i32, e.height as i32, hash.to_string())
+            };
+            let (d, th) = (file(&picture.display, &display_hash), file(&picture.thumbnail, &thumb_hash));
+            let row = crate::attachments::db::record(
+                conn,
+                &crate::attachments::db::NewAttachment {
+                    user_id: owner,
+                    content_type: picture.kind.content_type(),
+                    size: scene.len() as i64,
+                    width: picture.width as i32,
+                    height: picture.height as i32,
+                    display: crate::attachments::db::NewFile { hash: &d.3, size: d.0, width: d.1, height: d.2 },
+                    thumbnail: crate::attachments::db::NewFile { hash: &th.3, size: th.0, width: th.1, height: th.2 },
+                },
+                i64::MAX,
+            )
+            .map_err(|e| match e {
+                crate::attachments::db::RecordError::Db(e) => ApiError::from(e),
+                crate::attachments::db::RecordError::OverQuota { .. } => ApiError::internal("no quota in the demo"),
+            })?;
+            files.push((row.display_path.clone(), picture.display.bytes.clone()));
+            files.push((row.thumb_path.clone(), picture.thumbnail.bytes.clone()));
+            picture_ids.push(row.id);
+        }
         let forum = |conn: &mut DbConn, parent: Option<i64>, kind: &str, title: &str, slug: &str, desc: &str, pos: i32| {
             forum_db::insert(
                 conn,
@@ -128,8 +207,26 @@ pub fn fill(conn: &mut DbConn) -> Result<String, String> {
         ];
         let mut first_posts = Vec::new();
         let mut thread_ids = Vec::new();
-        for (forum_id, prefix, field, author, title, date, body, replies) in threads {
-            let (body, r) = content(body);
+        let captions = [
+            (0, "The Great Hall of the People, Beijing. Illustration"),
+            (2, "Red Square, Moscow, on Victory Day. Illustration"),
+            (3, "The flags of the SCO's members. Illustration"),
+        ];
+        for (i, (forum_id, prefix, field, author, title, date, body, replies)) in
+            threads.into_iter().enumerate()
+        {
+            // the picture goes after the article's first paragraph, as news posts carry them
+            let body = match captions.iter().position(|(t, _)| *t == i) {
+                Some(k) => {
+                    let picture = format!("![{}](attachment:{})", captions[k].1, picture_ids[k]);
+                    match body.split_once("\n\n") {
+                        Some((first, rest)) => format!("{first}\n\n{picture}\n\n{rest}"),
+                        None => format!("{body}\n\n{picture}"),
+                    }
+                }
+                None => body.to_string(),
+            };
+            let (body, r) = content(&body);
             let (thread, first) = thread_db::create(
                 conn,
                 &NewThread {
@@ -168,10 +265,125 @@ pub fn fill(conn: &mut DbConn) -> Result<String, String> {
         }
         community(conn, &[saif, lin, mikhail, ada], &first_posts, &thread_ids)?;
         Ok(format!(
-            "demo forum created: members saif, lin_wei, mikhail (moderator) and ada (admin), each with the password {DEMO_PASSWORD:?}"
+            "demo forum created: members saif, lin_wei, mikhail (moderator) and ada (admin), each with the password {DEMO_PASSWORD:?}, with avatars and three news pictures"
         ))
     })
-    .map_err(|e| e.to_string())
+    .map_err(|e| e.to_string())?;
+    Ok(Filled { message, files })
+}
+
+/// A picture as a camera would send it: JPEG.
+fn jpeg(picture: image::RgbImage) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    // an in-memory encoder of a valid buffer does not fail
+    let _ = image::DynamicImage::ImageRgb8(picture).write_to(&mut out, image::ImageFormat::Jpeg);
+    out.into_inner()
+}
+
+/// A sky fading from `top` to `bottom` above a ground of `ground`, 1200 × 675.
+fn landscape(top: [u8; 3], bottom: [u8; 3], ground: [u8; 3], horizon: u32) -> image::RgbImage {
+    let (w, h) = (1200, 675);
+    image::RgbImage::from_fn(w, h, |_, y| {
+        if y >= horizon {
+            image::Rgb(ground)
+        } else {
+            let t = y as f32 / horizon as f32;
+            let mix = |a: u8, b: u8| (a as f32 * (1.0 - t) + b as f32 * t) as u8;
+            image::Rgb([
+                mix(top[0], bottom[0]),
+                mix(top[1], bottom[1]),
+                mix(top[2], bottom[2]),
+            ])
+        }
+    })
+}
+
+fn fill_rect(p: &mut image::RgbImage, x: u32, y: u32, w: u32, h: u32, c: [u8; 3]) {
+    for yy in y..(y + h).min(p.height()) {
+        for xx in x..(x + w).min(p.width()) {
+            p.put_pixel(xx, yy, image::Rgb(c));
+        }
+    }
+}
+
+/// A long hall with columns under a morning sky.
+fn scene_beijing() -> Vec<u8> {
+    let mut p = landscape([120, 170, 230], [235, 225, 200], [150, 140, 130], 470);
+    fill_rect(&mut p, 150, 300, 900, 170, [200, 190, 170]);
+    fill_rect(&mut p, 130, 270, 940, 30, [120, 60, 50]);
+    for i in 0..12 {
+        fill_rect(&mut p, 180 + i * 72, 320, 22, 150, [235, 230, 215]);
+    }
+    jpeg(p)
+}
+
+/// Red walls and onion domes at dusk.
+fn scene_red_square() -> Vec<u8> {
+    let mut p = landscape([40, 50, 110], [230, 140, 90], [110, 100, 100], 500);
+    fill_rect(&mut p, 0, 380, 1200, 120, [150, 40, 35]);
+    for (x, c) in [
+        (300, [40, 120, 60]),
+        (520, [200, 160, 40]),
+        (740, [40, 80, 160]),
+    ] {
+        fill_rect(&mut p, x, 250, 90, 130, [170, 50, 40]);
+        for r in 0..60u32 {
+            let half = ((60 * 60 - (60 - r) * (60 - r)) as f32).sqrt() as u32;
+            fill_rect(
+                &mut p,
+                x + 45 - half.min(55),
+                190 + r,
+                2 * half.min(55),
+                1,
+                c,
+            );
+        }
+    }
+    jpeg(p)
+}
+
+/// A row of flags on poles.
+fn scene_flags() -> Vec<u8> {
+    let mut p = landscape([150, 190, 240], [220, 230, 245], [90, 110, 90], 560);
+    let colours = [
+        [200, 30, 40],
+        [240, 240, 240],
+        [20, 90, 170],
+        [250, 200, 30],
+        [20, 130, 70],
+        [230, 110, 20],
+        [120, 30, 90],
+        [30, 150, 200],
+        [180, 20, 20],
+        [60, 60, 60],
+    ];
+    for (i, c) in colours.iter().enumerate() {
+        let x = 60 + i as u32 * 112;
+        fill_rect(&mut p, x, 150, 8, 410, [80, 80, 80]);
+        fill_rect(&mut p, x + 8, 160, 80, 52, *c);
+    }
+    jpeg(p)
+}
+
+/// A member's default face: a symmetric five-by-five pattern in a colour, both from the name.
+fn identicon(name: &str) -> Vec<u8> {
+    let h = xxhash_rust::xxh3::xxh3_64(name.as_bytes());
+    let colour = [
+        (h >> 40) as u8 | 0x40,
+        (h >> 48) as u8 | 0x40,
+        (h >> 56) as u8 | 0x40,
+    ];
+    let cell = 50;
+    let p = image::RgbImage::from_fn(5 * cell, 5 * cell, |x, y| {
+        let (cx, cy) = ((x / cell).min(4), (y / cell).min(4));
+        let col = cx.min(4 - cx);
+        if h >> (cy * 3 + col) & 1 == 1 {
+            image::Rgb(colour)
+        } else {
+            image::Rgb([240, 240, 240])
+        }
+    });
+    jpeg(p)
 }
 
 /// What the seed page shows around the posts: the rank ladder (Saif a Senior Member), the Axis

@@ -144,7 +144,10 @@ fn run(command: Command, config: Config) -> Result<(), String> {
         Command::Admin { command } => admin(&state, command),
         Command::Demo => {
             let mut conn = state.db.pool().get().map_err(|e| e.to_string())?;
-            println!("{}", gloss::demo::fill(&mut conn)?);
+            let filled = gloss::demo::fill(&mut conn)?;
+            actix_web::rt::System::new()
+                .block_on(gloss::demo::store_files(&state.media, filled.files))?;
+            println!("{}", filled.message);
             Ok(())
         }
         Command::Rerender => {

@@ -689,7 +689,7 @@ def main():
     base = f"http://127.0.0.1:{port}"
     db = SqliteDb(work) if args.backend == "sqlite" else PostgresDb(work)
     env = dict(os.environ)
-    env.update(GLOSS_DATABASE_URL=db.url, GLOSS_BIND=f"127.0.0.1:{port}", GLOSS_LOG="warn",
+    env.update(GLOSS_MEDIA_DIR=os.path.join(work, "media"), GLOSS_DATABASE_URL=db.url, GLOSS_BIND=f"127.0.0.1:{port}", GLOSS_LOG="warn",
                GLOSS_JWT_SECRET="load-benchmark-secret-0123456789abcdef0123", GLOSS_RATE_AUTH_PER_MINUTE="0",
                GLOSS_RATE_FAILED_LOGINS="0", GLOSS_RATE_WRITES_PER_MINUTE="0", GLOSS_ADMIN_PASSWORD=PASSWORD,
                GLOSS_ACCESS_TOKEN_TTL="86400")
