@@ -24,6 +24,10 @@ function ok<T>(result: { data?: T; error?: unknown; response: Response }, what: 
   return result.data;
 }
 
+/** An 8 × 6 red PNG. */
+const PNG_BASE64 =
+  "iVBORw0KGgoAAAANSUhEUgAAAAgAAAAGCAIAAABxZ0isAAAAEUlEQVR4nGM4oaGBFTEMpAQAgPc0gUXKIv0AAAAASUVORK5CYII=";
+
 function bearer(token: string): { Authorization: string } {
   return { Authorization: `Bearer ${token}` };
 }
@@ -208,6 +212,44 @@ async function main(): Promise<void> {
   const data = event.data;
   check(typeof data === "object" && data !== null && "thread_id" in data, "the event names its thread");
   check(data.thread_id === threadId, "the event is about the thread");
+
+  // alice uploads a picture (multipart, as the document describes it) and shows it in a reply
+  const picture = Uint8Array.from(atob(PNG_BASE64), (c) => c.charCodeAt(0));
+  const asForm = (file: string, name: string): FormData => {
+    const form = new FormData();
+    form.append("file", new Blob([Uint8Array.from(atob(file), (c) => c.charCodeAt(0))], { type: "image/png" }), name);
+    return form;
+  };
+  const uploaded = ok(
+    await client.POST("/api/v1/attachments", {
+      headers: bearer(refreshed.access_token),
+      body: { file: PNG_BASE64 },
+      bodySerializer: (b) => asForm(b.file, "dot.png"),
+    }),
+    "upload a picture",
+  );
+  check(uploaded.content_type === "image/png" && uploaded.size === picture.length, "the upload's type and size");
+  const shown = ok(
+    await client.POST("/api/v1/threads/{thread_id}/posts", {
+      params: { path: { thread_id: threadId } },
+      headers: bearer(refreshed.access_token),
+      body: { body: `A red dot: ![The red dot](attachment:${uploaded.id})` },
+    }),
+    "a reply showing the picture",
+  );
+  check(shown.attachments[0]?.caption === "The red dot", "the post lists the picture with its caption");
+  const thumbnail = await fetch(new URL(uploaded.thumbnail_url, base));
+  check(thumbnail.status === 200 && thumbnail.headers.get("content-type") === "image/webp", "the thumbnail is WebP");
+  // and makes it her avatar
+  const withAvatar = ok(
+    await client.PUT("/api/v1/me/avatar", {
+      headers: bearer(refreshed.access_token),
+      body: { file: PNG_BASE64 },
+      bodySerializer: (b) => asForm(b.file, "me.png"),
+    }),
+    "upload an avatar",
+  );
+  check(withAvatar.avatars !== null && withAvatar.avatar_url === withAvatar.avatars.medium, "the avatar's sizes");
   console.log(`typescript scenario: ok (thread ${threadId}, event ${event.name})`);
 }
 
