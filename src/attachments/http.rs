@@ -20,6 +20,7 @@ use crate::AppState;
 
 /// The multipart form of an upload.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AttachmentUpload {
     /// The image: JPEG, PNG, GIF or WebP, judged by its bytes (the file name and the part's
     /// `Content-Type` are ignored). An animated image keeps its first frame.

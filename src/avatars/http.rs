@@ -18,6 +18,7 @@ use crate::AppState;
 
 /// The multipart form of an avatar.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AvatarUpload {
     /// The picture: JPEG, PNG, GIF or WebP, judged by its bytes. It is turned upright, cropped
     /// to its centred square and scaled to 64, 128 and 256 pixels.

@@ -14,41 +14,37 @@ use actix_web::{HttpRequest, HttpResponse};
 /// Reads the `file` part of a multipart body, refusing it as soon as it passes `max` bytes.
 pub async fn read_file(mut payload: Multipart, max: usize) -> Result<Vec<u8>, ApiError> {
     let mut file: Option<Vec<u8>> = None;
-    // other parts are read and dropped, within the same bound
-    let mut other = 0usize;
     while let Some(part) = payload.next().await {
         let mut part = part.map_err(multipart_error)?;
-        let is_file = part.name() == Some("file");
-        if is_file && file.is_some() {
-            return Err(ApiError::invalid_field(
-                "file",
-                "is given twice: send one image per upload",
-            ));
+        match part.name() {
+            Some("file") if file.is_some() => {
+                return Err(ApiError::invalid_field(
+                    "file",
+                    "is given twice: send one image per upload",
+                ))
+            }
+            Some("file") => {}
+            other => {
+                // the form has one part; anything else is a client's mistake worth naming
+                let name: String = other.unwrap_or("").chars().take(64).collect();
+                return Err(ApiError::invalid_field(
+                    name,
+                    "is not a part of this form: send only the image, in a part named `file`",
+                ));
+            }
         }
         let mut bytes = Vec::new();
         while let Some(chunk) = part.next().await {
             let chunk = chunk.map_err(multipart_error)?;
-            if is_file {
-                if bytes.len() + chunk.len() > max {
-                    return Err(ApiError::new(
-                        ErrorKind::PayloadTooLarge,
-                        format!("the image is larger than the upload limit of {max} bytes"),
-                    ));
-                }
-                bytes.extend_from_slice(&chunk);
-            } else {
-                other += chunk.len();
-                if other > 64 * 1024 {
-                    return Err(ApiError::new(
-                        ErrorKind::PayloadTooLarge,
-                        "the parts beside `file` hold more than 64 KB",
-                    ));
-                }
+            if bytes.len() + chunk.len() > max {
+                return Err(ApiError::new(
+                    ErrorKind::PayloadTooLarge,
+                    format!("the image is larger than the upload limit of {max} bytes"),
+                ));
             }
+            bytes.extend_from_slice(&chunk);
         }
-        if is_file {
-            file = Some(bytes);
-        }
+        file = Some(bytes);
     }
     match file {
         Some(bytes) if !bytes.is_empty() => Ok(bytes),

@@ -452,7 +452,7 @@ db_test!(
             )
             .await;
         r.assert_problem(422, "validation_failed");
-        assert_eq!(r.error_fields(), vec!["file".to_string()]);
+        assert_eq!(r.error_fields(), vec!["picture".to_string()]);
         let r = upload_as(&app, None, &png(4, 4, 1), "a.png", "image/png").await;
         assert_eq!(r.status, 401);
         // a garbled multipart body
