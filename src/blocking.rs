@@ -44,7 +44,11 @@ fn render_queue() -> &'static Mutex<mpsc::Sender<Job>> {
                             Err(_) => return,
                         };
                         match job {
-                            Ok(job) => job(),
+                            Ok(job) => {
+                                // a job that panics (a decoder meeting a crafted file) must not
+                                // take the thread with it; its caller sees its channel dropped
+                                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                            }
                             Err(_) => return,
                         }
                     }

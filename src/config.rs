@@ -353,8 +353,8 @@ impl Config {
         if self.image_max_pixels < 1024 {
             return Err("GLOSS_IMAGE_MAX_PIXELS must be at least 1024".into());
         }
-        if self.attachment_ttl.is_zero() {
-            return Err("GLOSS_ATTACHMENT_TTL must be positive".into());
+        if self.attachment_ttl.is_zero() || self.attachment_ttl.as_secs() > 10 * 365 * 24 * 3600 {
+            return Err("GLOSS_ATTACHMENT_TTL must be 1 second to 10 years".into());
         }
         if self.body_limit < 1024 {
             return Err("GLOSS_BODY_LIMIT must be at least 1024 bytes".into());

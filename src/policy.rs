@@ -277,7 +277,8 @@ pub fn can_react(actor: &AuthUser, post: &PostRow, thread: &ThreadRow) -> Result
     Ok(())
 }
 
-/// Removing an upload: its owner, while no post shows it (a post's images stay with the post).
+/// Removing an upload: its owner, while no post has shown it (a post's images stay with the post
+/// and its earlier versions).
 pub fn can_delete_attachment(
     actor: &AuthUser,
     attachment: &crate::attachments::db::AttachmentRow,
@@ -290,10 +291,29 @@ pub fn can_delete_attachment(
     if attachment.used {
         return Err(ApiError::new(
             ErrorKind::Conflict,
-            "a post shows this attachment: edit the post to stop showing it; the attachment stays with the post",
+            "a post has shown this attachment: it stays with the post and its history",
         ));
     }
     Ok(())
+}
+
+/// Reading an upload (its data and its files): anyone when a post they may read shows it; its
+/// owner always (to preview it before posting); a moderator when a post has shown it (a deleted
+/// post's images). Otherwise it does not exist for the caller: uploads no post shows are private,
+/// and ids are sequential.
+pub fn can_view_attachment(
+    actor: Option<&AuthUser>,
+    attachment: &crate::attachments::db::AttachmentRow,
+    shown_in_visible_post: bool,
+) -> Result<(), ApiError> {
+    if shown_in_visible_post
+        || actor.is_some_and(|a| a.id == attachment.user_id)
+        || (attachment.used && can_see_deleted(actor))
+    {
+        Ok(())
+    } else {
+        Err(ApiError::not_found(format!("attachment {}", attachment.id)))
+    }
 }
 
 /// The attachments a post's Markdown may show: those its author uploaded (a moderator editing a

@@ -21,7 +21,7 @@ pub async fn remove_unused(state: &AppState, before: NaiveDateTime) -> Result<us
             .await?;
         state.media.delete_all(&removed.paths).await;
         total += removed.attachments;
-        if removed.attachments < BATCH as usize {
+        if removed.looked_at < BATCH as usize || removed.attachments == 0 {
             return Ok(total);
         }
     }

@@ -131,6 +131,19 @@ pub fn record(
     })
 }
 
+/// Whether a post anyone may read (neither it nor its thread deleted) shows the attachment.
+pub fn shown_in_visible_post(conn: &mut DbConn, id: i64) -> QueryResult<bool> {
+    use crate::db::schema::{posts, threads};
+    diesel::select(diesel::dsl::exists(
+        post_attachments::table
+            .inner_join(posts::table.inner_join(threads::table))
+            .filter(post_attachments::attachment_id.eq(id))
+            .filter(posts::deleted_at.is_null())
+            .filter(threads::deleted_at.is_null()),
+    ))
+    .get_result(conn)
+}
+
 /// An attachment by id.
 pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<AttachmentRow>> {
     attachments::table
@@ -182,11 +195,16 @@ pub fn link(
         return Ok(());
     }
     let ids: Vec<i64> = refs.iter().map(|r| r.id).collect();
-    let owned: Vec<i64> = attachments::table
-        .filter(attachments::id.eq_any(&ids))
-        .filter(attachments::user_id.eq(owner))
-        .select(attachments::id)
-        .load(conn)?;
+    // marking them used first locks them: the cleanup (which deletes only unused ones) can no
+    // longer take one between this check and the rows below
+    let owned: Vec<i64> = diesel::update(
+        attachments::table
+            .filter(attachments::id.eq_any(&ids))
+            .filter(attachments::user_id.eq(owner)),
+    )
+    .set(attachments::used.eq(true))
+    .returning(attachments::id)
+    .get_results(conn)?;
     let rows: Vec<_> = refs
         .iter()
         .filter(|r| owned.contains(&r.id))
@@ -205,13 +223,6 @@ pub fn link(
             .values(row)
             .execute(conn)?;
     }
-    diesel::update(
-        attachments::table
-            .filter(attachments::id.eq_any(&owned))
-            .filter(attachments::used.eq(false)),
-    )
-    .set(attachments::used.eq(true))
-    .execute(conn)?;
     Ok(())
 }
 
@@ -239,22 +250,34 @@ pub fn for_posts(
 pub struct Removed {
     pub attachments: usize,
     pub paths: Vec<String>,
+    /// How many candidates were looked at (a full batch means more may be waiting).
+    pub looked_at: usize,
 }
 
 /// Removes attachments no post ever used that were made before `before`, at most `limit` of them,
-/// in one transaction: their owners' bytes shrink and their files' counts fall; the files no
-/// attachment uses any more are returned, to be deleted from the store.
+/// each in a transaction of its own (so the cleanup holds one member's row and one upload's files
+/// at a time, in the order uploads and posts take them: attachment, member, files): their owners'
+/// bytes shrink and their files' counts fall; the files no attachment uses any more are returned,
+/// to be deleted from the store.
 pub fn remove_unused(conn: &mut DbConn, before: NaiveDateTime, limit: i64) -> QueryResult<Removed> {
-    crate::db::transaction(conn, |conn| {
-        let rows: Vec<AttachmentRow> = attachments::table
-            .filter(attachments::used.eq(false))
-            .filter(attachments::created_at.lt(before))
-            .order(attachments::created_at)
-            .limit(limit)
-            .select(select())
-            .load(conn)?;
-        remove(conn, &rows)
-    })
+    let rows: Vec<AttachmentRow> = attachments::table
+        .filter(attachments::used.eq(false))
+        .filter(attachments::created_at.lt(before))
+        .order(attachments::created_at)
+        .limit(limit)
+        .select(select())
+        .load(conn)?;
+    let mut all = Removed {
+        attachments: 0,
+        paths: Vec::new(),
+        looked_at: rows.len(),
+    };
+    for row in rows {
+        let one = crate::db::transaction(conn, |conn| remove(conn, std::slice::from_ref(&row)))?;
+        all.attachments += one.attachments;
+        all.paths.extend(one.paths);
+    }
+    Ok(all)
 }
 
 /// Removes these attachments (none of them used by a post); call inside a transaction.
@@ -283,5 +306,6 @@ pub fn remove(conn: &mut DbConn, rows: &[AttachmentRow]) -> QueryResult<Removed>
     Ok(Removed {
         attachments: removed,
         paths,
+        looked_at: rows.len(),
     })
 }

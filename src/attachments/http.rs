@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::db::{self as attachment_db, NewAttachment, NewFile, RecordError};
 use super::view::Attachment;
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, MaybeUser};
 use crate::error::{ApiError, ErrorKind, Problem};
 use crate::media::content_hash;
 use crate::media::image as picture;
@@ -64,7 +64,7 @@ pub struct FilePath {
         (status = 401, response = crate::error::Unauthorized),
         (status = 413, description = "Larger than the upload limit (`payload_too_large`), or past the member's quota (`upload_quota_exceeded`)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not a JPEG, PNG, GIF or WebP image by its bytes (a renamed text file, an SVG, HTML), or not a multipart body", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "No `file` part, an image that does not decode, or one whose declared size passes the bounds (`image_too_large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No `file` part, or another part beside it, an image that does not decode, or one whose declared size passes the bounds (`image_too_large`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/attachments")]
@@ -171,26 +171,42 @@ fn over_quota(used: i64, quota: i64) -> ApiError {
     )
 }
 
-/// An attachment: its type, sizes and URLs.
+/// An attachment: its type, sizes and URLs. Anyone may read an upload that a post they may read
+/// shows; until then only its owner (and, once a post has shown it, moderators) may.
 #[utoipa::path(
     tag = "attachments",
     params(("attachment_id" = i64, Path, description = "Attachment id", example = 12)),
     responses(
         (status = 200, description = "The attachment", body = Attachment),
-        (status = 404, description = "No such attachment", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such attachment, or not one the caller may read", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/attachments/{attachment_id}")]
 pub async fn get_attachment(
     state: web::Data<AppState>,
+    viewer: MaybeUser,
     path: web::Path<i64>,
 ) -> Result<web::Json<Attachment>, ApiError> {
     let id = path.into_inner();
-    let row = state
-        .db
-        .run(move |conn| attachment_db::find(conn, id)?.ok_or_else(|| no_attachment(id)))
-        .await?;
+    let (row, _) = readable(&state, viewer, id).await?;
     Ok(web::Json(Attachment::from(&row)))
+}
+
+/// An attachment the caller may read, and whether everyone may (a visible post shows it).
+async fn readable(
+    state: &AppState,
+    viewer: MaybeUser,
+    id: i64,
+) -> Result<(attachment_db::AttachmentRow, bool), ApiError> {
+    state
+        .db
+        .run(move |conn| {
+            let row = attachment_db::find(conn, id)?.ok_or_else(|| no_attachment(id))?;
+            let public = attachment_db::shown_in_visible_post(conn, id)?;
+            policy::can_view_attachment(viewer.0.as_ref(), &row, public)?;
+            Ok((row, public))
+        })
+        .await
 }
 
 fn no_attachment(id: i64) -> ApiError {
@@ -198,7 +214,8 @@ fn no_attachment(id: i64) -> ApiError {
 }
 
 /// An attachment's image: WebP made by Gloss, never the upload itself. It never changes, so it
-/// is cached for a year (`immutable`) and revalidated by its `ETag`.
+/// is cached for a year (`immutable`; `private` while only its owner may read it) and revalidated
+/// by its `ETag`. Readable by whom `GET /attachments/{id}` is.
 #[utoipa::path(
     tag = "attachments",
     params(
@@ -209,12 +226,13 @@ fn no_attachment(id: i64) -> ApiError {
         (status = 200, description = "The image", content_type = "image/webp", body = crate::media::upload::WebpImage,
          headers(("ETag" = String), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable`"))),
         (status = 304, description = "The client's copy is current"),
-        (status = 404, description = "No such attachment or variant", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such attachment or variant, or not one the caller may read", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/attachments/{attachment_id}/{variant}")]
 pub async fn get_file(
     state: web::Data<AppState>,
+    viewer: MaybeUser,
     path: web::Path<FilePath>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
@@ -223,16 +241,13 @@ pub async fn get_file(
         variant,
     } = path.into_inner();
     let thumbnail = variant == Variant::Thumbnail;
-    let row = state
-        .db
-        .run(move |conn| attachment_db::find(conn, id)?.ok_or_else(|| no_attachment(id)))
-        .await?;
+    let (row, public) = readable(&state, viewer, id).await?;
     let (hash, file) = if thumbnail {
         (&row.thumb_hash, &row.thumb_path)
     } else {
         (&row.display_hash, &row.display_path)
     };
-    serve_stored(&state, &req, hash, file, || no_attachment(id)).await
+    serve_stored(&state, &req, hash, file, public, || no_attachment(id)).await
 }
 
 /// Remove an upload that no post shows (its owner only); its bytes leave the quota.

@@ -59,3 +59,27 @@ pub fn set(
         Ok(Changed { write, freed })
     })
 }
+
+/// Takes back an avatar this request set (its store write failed): only if it is still the
+/// member's avatar (a later change stands), leaving a typed `avatar_url` alone.
+pub fn take_back(conn: &mut DbConn, user_id: i64, set: &str) -> QueryResult<Changed> {
+    crate::db::transaction(conn, |conn| {
+        let current: Option<String> = diesel::update(users::table.find(user_id))
+            .set(users::avatar_files.eq(users::avatar_files))
+            .returning(users::avatar_files)
+            .get_result(conn)?;
+        let mut freed = Vec::new();
+        if current.as_deref() == Some(set) {
+            diesel::update(users::table.find(user_id))
+                .set(users::avatar_files.eq(None::<String>))
+                .execute(conn)?;
+            for hash in set.split(' ') {
+                freed.extend(release_file(conn, hash)?);
+            }
+        }
+        Ok(Changed {
+            write: Vec::new(),
+            freed,
+        })
+    })
+}

@@ -65,17 +65,24 @@ pub async fn put_avatar(
         .iter()
         .map(|e| (content_hash(&e.bytes), e.bytes.len() as i64))
         .collect();
+    let set = files
+        .iter()
+        .map(|(h, _)| h.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
     let changed = state
         .db
         .run(move |conn| Ok(avatar_db::set(conn, user_id, Some(&files))?))
         .await?;
+    // the replaced avatar's files, which no row names any more, go whatever happens next
+    state.media.delete_all(&changed.freed).await;
     // the new files go to the paths the transaction held (the same bytes as any file there)
     for (path, encoded) in changed.write.iter().zip(sizes) {
         if let Err(e) = state.media.put(path, encoded.bytes).await {
             tracing::error!(error = %e, store = %state.media.location, "cannot store an avatar");
             let undone = state
                 .db
-                .run(move |conn| Ok(avatar_db::set(conn, user_id, None)?))
+                .run(move |conn| Ok(avatar_db::take_back(conn, user_id, &set)?))
                 .await?;
             state.media.delete_all(&undone.freed).await;
             return Err(ApiError::unavailable(format!(
@@ -83,7 +90,6 @@ pub async fn put_avatar(
             )));
         }
     }
-    state.media.delete_all(&changed.freed).await;
     account(&state, user_id).await.map(web::Json)
 }
 
@@ -161,7 +167,7 @@ pub async fn get_avatar_file(
         .run(move |conn| Ok(media_db::path_of(conn, &h)?))
         .await?
         .ok_or_else(missing)?;
-    serve_stored(&state, &req, &hash, &file, missing).await
+    serve_stored(&state, &req, &hash, &file, true, missing).await
 }
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {

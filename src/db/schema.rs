@@ -377,6 +377,7 @@ diesel::table! {
 }
 
 diesel::joinable!(post_attachments -> attachments (attachment_id));
+diesel::joinable!(post_attachments -> posts (post_id));
 diesel::joinable!(post_reactions -> reaction_kinds (kind_id));
 diesel::joinable!(profile_values -> profile_fields (field_id));
 diesel::joinable!(user_group_members -> user_groups (group_id));

@@ -115,6 +115,12 @@ pub const AVATAR_SIDES: [u32; 3] = [64, 128, 256];
 /// Decodes an upload within `bounds` and applies its orientation. An animated GIF or WebP gives
 /// its first frame.
 pub fn decode(bytes: &[u8], bounds: Bounds) -> Result<(Kind, DynamicImage), Refused> {
+    // a decoder that panics on a crafted file refuses the file, nothing more
+    std::panic::catch_unwind(|| decode_unguarded(bytes, bounds))
+        .unwrap_or_else(|_| Err(Refused::Corrupt("the decoder could not read it".into())))
+}
+
+fn decode_unguarded(bytes: &[u8], bounds: Bounds) -> Result<(Kind, DynamicImage), Refused> {
     let kind = sniff(bytes).ok_or(Refused::NotAnImage)?;
     let mut reader = ImageReader::new(Cursor::new(bytes));
     reader.set_format(kind.format());

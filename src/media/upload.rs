@@ -98,16 +98,25 @@ pub fn refused(r: Refused) -> ApiError {
 
 /// Serves the stored WebP file of `hash` at `path`: it never changes (a new picture has a new
 /// address), so it is cached for a year (`immutable`) and revalidated by its hash as `ETag`,
-/// without reading the store. `missing` is the 404 when the store has no such file.
+/// without reading the store; `public` says whether shared caches may keep it. `missing` is the 404 when the store has no such file.
 pub async fn serve_stored(
     state: &AppState,
     req: &HttpRequest,
     hash: &str,
     path: &str,
+    public: bool,
     missing: impl FnOnce() -> ApiError,
 ) -> Result<HttpResponse, ApiError> {
     let etag = format!("\"{hash}\"");
-    let cache = (header::CACHE_CONTROL, "public, max-age=31536000, immutable");
+    // what only some may see (an upload no visible post shows) is kept by no shared cache
+    let cache = (
+        header::CACHE_CONTROL,
+        if public {
+            "public, max-age=31536000, immutable"
+        } else {
+            "private, max-age=31536000, immutable"
+        },
+    );
     let held = req
         .headers()
         .get(header::IF_NONE_MATCH)

@@ -142,19 +142,20 @@ pub fn attachment_refs(markdown: &str) -> Vec<AttachmentRef> {
         return Vec::new();
     }
     let mut refs: Vec<AttachmentRef> = Vec::new();
-    let mut open: Option<(i64, String)> = None;
+    // images nest (an image in another's alt text): every open one, innermost last
+    let mut open: Vec<Option<(i64, String)>> = Vec::new();
     for event in Parser::new_ext(markdown, options()) {
         match event {
             Event::Start(Tag::Image { dest_url, .. }) => {
-                open = attachment_id(&dest_url).map(|id| (id, String::new()));
+                open.push(attachment_id(&dest_url).map(|id| (id, String::new())));
             }
             Event::Text(t) | Event::Code(t) => {
-                if let Some((_, caption)) = open.as_mut() {
+                for (_, caption) in open.iter_mut().flatten() {
                     caption.push_str(&t);
                 }
             }
             Event::End(TagEnd::Image) => {
-                if let Some((id, caption)) = open.take() {
+                if let Some(Some((id, caption))) = open.pop() {
                     if !refs.iter().any(|r| r.id == id) {
                         refs.push(AttachmentRef { id, caption });
                     }
@@ -348,6 +349,12 @@ mod tests {
             ]
         );
         assert!(attachment_refs("no images here").is_empty());
+        // an image inside another's alt text is found too, whichever is the attachment
+        let nested = attachment_refs(
+            "![![x](https://e.org/a.png)](attachment:9) ![![y](attachment:4)](https://e.org/b.png)",
+        );
+        let ids: Vec<i64> = nested.iter().map(|r| r.id).collect();
+        assert_eq!(ids, vec![9, 4]);
     }
 
     #[test]

@@ -259,12 +259,43 @@ db_test!(
             format!("/api/v1/attachments/{id}/thumbnail")
         );
         assert_eq!(a["markdown"], format!("![](attachment:{id})"));
-        assert_eq!(
-            app.get(&format!("/api/v1/attachments/{id}"), None)
-                .await
-                .body,
-            *a
-        );
+        // until a post shows it, the upload is its owner's alone (ids are sequential)
+        let stranger = app.register("stranger").await;
+        let meta = format!("/api/v1/attachments/{id}");
+        assert_eq!(app.get(&meta, Some(&member.token)).await.body, *a);
+        app.get(&meta, None).await.assert_problem(404, "not_found");
+        app.get(&meta, Some(&stranger.token))
+            .await
+            .assert_problem(404, "not_found");
+        for url in [
+            a["url"].as_str().unwrap(),
+            a["thumbnail_url"].as_str().unwrap(),
+        ] {
+            assert_eq!(get_bytes(&app, url, None).await.0, 404);
+            let owned = app
+                .send_raw(
+                    TestRequest::get()
+                        .uri(url)
+                        .insert_header(("authorization", format!("Bearer {}", member.token))),
+                )
+                .await;
+            assert_eq!(owned.0, 200);
+            assert_eq!(
+                owned.1.get("cache-control").unwrap(),
+                "private, max-age=31536000, immutable"
+            );
+        }
+        // shown in a post, it is everyone's to see
+        let s = app.forum().await;
+        let r = app
+            .post(
+                &format!("/api/v1/forums/{}/threads", s.forum_id),
+                Some(&member.token),
+                json!({"title": "A photo", "body": format!("![upright](attachment:{id})")}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        assert_eq!(app.get(&meta, None).await.body, *a);
 
         for (url, w, h) in [
             (
@@ -646,6 +677,43 @@ db_test!(a_post_shows_its_images_with_their_captions, |app| {
         .delete(&format!("/api/v1/posts/{reply_id}"), Some(&author.token))
         .await;
     assert_eq!(r.status, 204);
+    // the harbour is shown in a live post: anyone sees it; the boat was shown only in the reply,
+    // now edited and deleted: its owner and moderators see it, other members and guests do not
+    assert_eq!(
+        get_bytes(&app, &format!("/api/v1/attachments/{h}/thumbnail"), None)
+            .await
+            .0,
+        200
+    );
+    let boat_url = format!("/api/v1/attachments/{b}");
+    app.get(&boat_url, None)
+        .await
+        .assert_problem(404, "not_found");
+    app.get(&boat_url, Some(&other.token))
+        .await
+        .assert_problem(404, "not_found");
+    assert_eq!(app.get(&boat_url, Some(&author.token)).await.status, 200);
+    assert_eq!(app.get(&boat_url, Some(&moderator.token)).await.status, 200);
+    // a deleted post's image: hidden with the post
+    let r = app
+        .post(
+            &format!("/api/v1/threads/{thread_id}/posts"),
+            Some(&author.token),
+            json!({"body": format!("![boat again](attachment:{b})")}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(app.get(&boat_url, None).await.status, 200);
+    let again = r.body["id"].as_i64().unwrap();
+    assert_eq!(
+        app.delete(&format!("/api/v1/posts/{again}"), Some(&moderator.token))
+            .await
+            .status,
+        204
+    );
+    app.get(&boat_url, None)
+        .await
+        .assert_problem(404, "not_found");
     assert_counters_true(&app, "posts with images").await;
 });
 
@@ -876,8 +944,14 @@ db_test!(
         assert_eq!(headers.get("content-type").unwrap(), "image/webp");
         assert_eq!(decoded_size(&bytes), (48, 64));
         assert!(!contains(&bytes, EXIF_MARKER));
-        let (status, _, bytes) =
-            get_bytes(&app, unused["thumbnail_url"].as_str().unwrap(), None).await;
+        let (status, _, bytes) = app
+            .send_raw(
+                TestRequest::get()
+                    .uri(unused["thumbnail_url"].as_str().unwrap())
+                    .insert_header(("authorization", format!("Bearer {}", member.token))),
+            )
+            .await;
+        let bytes = bytes.to_vec();
         assert_eq!(status, 200);
         assert_eq!(decoded_size(&bytes), (320, 256));
         // the unused upload's files leave the bucket with it
