@@ -87,6 +87,7 @@ where
 {
     let (tx, rx) = oneshot::channel();
     let job: Job = Box::new(move || {
+        // the caller may have gone (client disconnected): nothing to do then
         let _ = tx.send(f());
     });
     render_queue()
@@ -114,18 +115,7 @@ pub async fn render(state: &AppState, markdown: String) -> Result<Rendered, ApiE
             .await
             .map_err(|e| ApiError::internal(format!("rendering failed: {e}")))?
     } else {
-        let (tx, rx) = oneshot::channel();
-        let job: Job = Box::new(move || {
-            // the caller may have gone (client disconnected): nothing to do then
-            let _ = tx.send(timed());
-        });
-        render_queue()
-            .lock()
-            .map_err(|_| ApiError::internal("render queue poisoned"))?
-            .send(job)
-            .map_err(|_| ApiError::internal("render threads stopped"))?;
-        rx.await
-            .map_err(|_| ApiError::internal("a render thread dropped its job"))?
+        heavy(timed).await?
     };
     state.metrics.rendered(seconds);
     Ok(rendered)

@@ -13,7 +13,7 @@ use crate::auth::{AuthUser, MaybeUser};
 use crate::error::{ApiError, ErrorKind, Problem};
 use crate::media::content_hash;
 use crate::media::image as picture;
-use crate::media::upload::{not_an_image, read_file, refused, serve_stored};
+use crate::media::upload::{read_image, refused, serve_stored};
 use crate::policy;
 use crate::users::db as user_db;
 use crate::AppState;
@@ -73,10 +73,7 @@ pub async fn upload(
     user: AuthUser,
     payload: Multipart,
 ) -> Result<HttpResponse, ApiError> {
-    let bytes = read_file(payload, state.config.upload_max_bytes).await?;
-    if picture::sniff(&bytes).is_none() {
-        return Err(not_an_image());
-    }
+    let bytes = read_image(payload, state.config.upload_max_bytes).await?;
     let quota = state.config.upload_quota_bytes();
     let size = bytes.len() as i64;
     let user_id = user.id;

@@ -11,7 +11,7 @@ use crate::error::{ApiError, Problem};
 use crate::media::content_hash;
 use crate::media::db as media_db;
 use crate::media::image as picture;
-use crate::media::upload::{not_an_image, read_file, refused, serve_stored};
+use crate::media::upload::{read_image, refused, serve_stored};
 use crate::users::cards::Account;
 use crate::users::db as user_db;
 use crate::AppState;
@@ -48,10 +48,7 @@ pub async fn put_avatar(
     user: AuthUser,
     payload: Multipart,
 ) -> Result<web::Json<Account>, ApiError> {
-    let bytes = read_file(payload, state.config.upload_max_bytes).await?;
-    if picture::sniff(&bytes).is_none() {
-        return Err(not_an_image());
-    }
+    let bytes = read_image(payload, state.config.upload_max_bytes).await?;
     let user_id = user.id;
     state
         .db

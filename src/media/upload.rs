@@ -11,8 +11,17 @@ use crate::AppState;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
 
-/// Reads the `file` part of a multipart body, refusing it as soon as it passes `max` bytes.
-pub async fn read_file(mut payload: Multipart, max: usize) -> Result<Vec<u8>, ApiError> {
+/// Reads the `file` part of a multipart body, refusing it as soon as it passes `max` bytes, and
+/// anything that is not a JPEG, PNG, GIF or WebP image by its first bytes (415).
+pub async fn read_image(payload: Multipart, max: usize) -> Result<Vec<u8>, ApiError> {
+    let bytes = read_file(payload, max).await?;
+    if picture::sniff(&bytes).is_none() {
+        return Err(not_an_image());
+    }
+    Ok(bytes)
+}
+
+async fn read_file(mut payload: Multipart, max: usize) -> Result<Vec<u8>, ApiError> {
     let mut file: Option<Vec<u8>> = None;
     while let Some(part) = payload.next().await {
         let mut part = part.map_err(multipart_error)?;
@@ -72,7 +81,7 @@ fn multipart_error(e: MultipartError) -> ApiError {
     }
 }
 
-pub fn not_an_image() -> ApiError {
+fn not_an_image() -> ApiError {
     ApiError::new(
         ErrorKind::UnsupportedMediaType,
         "the file is not a JPEG, PNG, GIF or WebP image (judged by its bytes, not its name or declared type)",

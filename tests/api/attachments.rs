@@ -200,7 +200,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 /// The files in the media folder.
-fn stored_files(app: &TestApp) -> usize {
+pub fn stored_files(app: &TestApp) -> usize {
     fn walk(dir: &std::path::Path) -> usize {
         std::fs::read_dir(dir)
             .map(|entries| {

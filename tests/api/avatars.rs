@@ -4,7 +4,7 @@
 use actix_web::test::TestRequest;
 use serde_json::json;
 
-use crate::attachments::{multipart, png, BOUNDARY};
+use crate::attachments::{multipart, png, stored_files, BOUNDARY};
 use crate::common::{db_test, test_config, Member, Resp, TestApp};
 use crate::counters::assert_counters_true;
 
@@ -34,26 +34,6 @@ async fn image_at(app: &TestApp, url: &str) -> (u16, Option<(u32, u32)>) {
     );
     let picture = image::load_from_memory_with_format(&bytes, image::ImageFormat::WebP).unwrap();
     (status, Some((picture.width(), picture.height())))
-}
-
-fn stored_files(app: &TestApp) -> usize {
-    fn walk(dir: &std::path::Path) -> usize {
-        std::fs::read_dir(dir)
-            .map(|entries| {
-                entries
-                    .flatten()
-                    .map(|e| {
-                        if e.path().is_dir() {
-                            walk(&e.path())
-                        } else {
-                            1
-                        }
-                    })
-                    .sum()
-            })
-            .unwrap_or(0)
-    }
-    walk(app.media.path())
 }
 
 db_test!(
