@@ -13,7 +13,7 @@ use crate::auth::{AuthUser, MaybeUser};
 use crate::error::{ApiError, ErrorKind, Problem};
 use crate::media::content_hash;
 use crate::media::image as picture;
-use crate::media::upload::{read_image, refused, serve_stored};
+use crate::media::upload::{read_image, refused, serve_stored, write_held};
 use crate::policy;
 use crate::users::db as user_db;
 use crate::AppState;
@@ -126,14 +126,20 @@ pub async fn upload(
     // The row is committed: its files go to the paths it holds (the same bytes as any file
     // already there). If the store fails, the upload is taken back.
     let stored = async {
-        state
-            .media
-            .put(&row.display_path, processed.display.bytes)
-            .await?;
-        state
-            .media
-            .put(&row.thumb_path, processed.thumbnail.bytes)
-            .await
+        write_held(
+            &state,
+            &row.display_hash,
+            &row.display_path,
+            processed.display.bytes,
+        )
+        .await?;
+        write_held(
+            &state,
+            &row.thumb_hash,
+            &row.thumb_path,
+            processed.thumbnail.bytes,
+        )
+        .await
     }
     .await;
     if let Err(e) = stored {

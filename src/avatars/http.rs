@@ -11,7 +11,7 @@ use crate::error::{ApiError, Problem};
 use crate::media::content_hash;
 use crate::media::db as media_db;
 use crate::media::image as picture;
-use crate::media::upload::{read_image, refused, serve_stored};
+use crate::media::upload::{read_image, refused, serve_stored, write_held};
 use crate::users::cards::Account;
 use crate::users::db as user_db;
 use crate::AppState;
@@ -67,6 +67,7 @@ pub async fn put_avatar(
         .map(|(h, _)| h.as_str())
         .collect::<Vec<_>>()
         .join(" ");
+    let held = files.clone();
     let changed = state
         .db
         .run(move |conn| Ok(avatar_db::set(conn, user_id, Some(&files))?))
@@ -74,8 +75,8 @@ pub async fn put_avatar(
     // the replaced avatar's files, which no row names any more, go whatever happens next
     state.media.delete_all(&changed.freed).await;
     // the new files go to the paths the transaction held (the same bytes as any file there)
-    for (path, encoded) in changed.write.iter().zip(sizes) {
-        if let Err(e) = state.media.put(path, encoded.bytes).await {
+    for ((path, (hash, _)), encoded) in changed.write.iter().zip(&held).zip(sizes) {
+        if let Err(e) = write_held(&state, hash, path, encoded.bytes).await {
             tracing::error!(error = %e, store = %state.media.location, "cannot store an avatar");
             let undone = state
                 .db

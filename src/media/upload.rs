@@ -158,3 +158,26 @@ pub async fn serve_stored(
 #[derive(utoipa::ToSchema)]
 #[schema(value_type = String, format = Binary)]
 pub struct WebpImage(#[allow(dead_code)] Vec<u8>);
+
+/// Writes a file to the path a committed transaction held for it (`hash`'s file), then checks
+/// that the path is still held: a change that committed meanwhile (the upload removed, the avatar
+/// replaced) may have released it and deleted the file before this write landed, and the file
+/// would then be kept by no row. Either the row's file exists or nothing does.
+pub async fn write_held(
+    state: &AppState,
+    hash: &str,
+    path: &str,
+    bytes: Vec<u8>,
+) -> Result<(), StoreError> {
+    state.media.put(path, bytes).await?;
+    let h = hash.to_string();
+    let held = state
+        .db
+        .run(move |conn| Ok(crate::media::db::path_of(conn, &h)?))
+        .await
+        .map_err(|e| StoreError::Failed(e.to_string()))?;
+    if held.as_deref() != Some(path) {
+        state.media.delete(path).await?;
+    }
+    Ok(())
+}
